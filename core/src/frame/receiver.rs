@@ -1,0 +1,418 @@
+//! The receiving side: keys by KID, a replay window per key, and senders
+//! followed along the §5.1 ratchet.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::aead::FrameCipher;
+use super::error::Error;
+use super::header::{Header, Kid};
+use super::key::{BaseKey, derive_key_salt};
+use super::ratchet::RatchetLayout;
+use super::replay::{MAX_REPLAY_WINDOW, ReplayWindow};
+use super::sender::join_aad;
+use super::suite::CipherSuite;
+
+/// Receiver limits.
+///
+/// ```
+/// use callseal_core::frame::ReceiverConfig;
+///
+/// let config = ReceiverConfig { replay_window: 256, ..ReceiverConfig::default() };
+/// assert_eq!(config.max_ratchet_steps, 16);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverConfig {
+    /// Frames per key remembered for replay detection (1..=65536): a frame
+    /// may arrive this many counters late and still be accepted once.
+    pub replay_window: u32,
+    /// How many ratchet steps ahead a frame may be and still be followed.
+    pub max_ratchet_steps: u32,
+    /// Keys of a ratcheting sender kept, the newest included, for frames
+    /// that arrive after the sender moved on: the keys of the last
+    /// `retained_ratchet_keys` steps. The key that was current before the
+    /// latest advance is always kept too, however far that advance jumped.
+    pub retained_ratchet_keys: u32,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            replay_window: 1024,
+            max_ratchet_steps: 16,
+            retained_ratchet_keys: 8,
+        }
+    }
+}
+
+impl ReceiverConfig {
+    fn validate(&self) -> Result<(), Error> {
+        if !(1..=MAX_REPLAY_WINDOW).contains(&self.replay_window) {
+            return Err(Error::InvalidConfig("replay_window must be 1..=65536"));
+        }
+        if !(1..=1024).contains(&self.max_ratchet_steps) {
+            return Err(Error::InvalidConfig("max_ratchet_steps must be 1..=1024"));
+        }
+        if !(1..=64).contains(&self.retained_ratchet_keys) {
+            return Err(Error::InvalidConfig("retained_ratchet_keys must be 1..=64"));
+        }
+        Ok(())
+    }
+}
+
+struct KeyEntry {
+    suite: CipherSuite,
+    cipher: FrameCipher,
+    window: ReplayWindow,
+}
+
+struct Follower {
+    suite: CipherSuite,
+    layout: RatchetLayout,
+    generation: u64,
+    step: u64,
+    base: BaseKey,
+    /// (step, KID) of the keys installed for this sender, oldest first; the
+    /// last is `step`'s.
+    kids: VecDeque<(u64, Kid)>,
+}
+
+/// Decrypts frames: a key store by KID with a replay window per key.
+///
+/// A frame is checked against the window first, authenticated second, and
+/// recorded in the window only once it authenticated, so forged frames
+/// cannot poison the window.
+///
+/// ```
+/// use callseal_core::frame::{BaseKey, CipherSuite, Error, Kid, Receiver, ReceiverConfig, Sender};
+///
+/// let suite = CipherSuite::AesGcm256Sha512;
+/// let mut sender = Sender::new(suite, Kid(9), BaseKey::new(&[5; 32])?)?;
+/// let mut receiver = Receiver::new(ReceiverConfig::default());
+/// receiver.add_key(Kid(9), suite, BaseKey::new(&[5; 32])?)?;
+///
+/// let frame = sender.encrypt(b"", b"video")?;
+/// assert_eq!(receiver.decrypt(b"", &frame)?, b"video");
+/// assert!(matches!(receiver.decrypt(b"", &frame), Err(Error::Replay { .. })));
+/// # Ok::<(), callseal_core::frame::Error>(())
+/// ```
+pub struct Receiver {
+    config: ReceiverConfig,
+    keys: HashMap<Kid, KeyEntry>,
+    followers: Vec<Follower>,
+    aad: Vec<u8>,
+}
+
+impl core::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut kids: Vec<_> = self.keys.keys().collect();
+        kids.sort();
+        f.debug_struct("Receiver")
+            .field("config", &self.config)
+            .field("kids", &kids)
+            .field("keys", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Receiver {
+    /// An empty receiver. An invalid configuration is replaced field by
+    /// field with the defaults; use [`with_config`](Self::with_config) to be
+    /// told instead.
+    pub fn new(config: ReceiverConfig) -> Self {
+        Self::with_config(config).unwrap_or_else(|_| Self::empty(ReceiverConfig::default()))
+    }
+
+    /// An empty receiver with a validated configuration.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a value out of range.
+    pub fn with_config(config: ReceiverConfig) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(Self::empty(config))
+    }
+
+    fn empty(config: ReceiverConfig) -> Self {
+        Self {
+            config,
+            keys: HashMap::new(),
+            followers: Vec::new(),
+            aad: Vec::with_capacity(64),
+        }
+    }
+
+    /// Installs the key for `kid`, replacing any key it had (the replay
+    /// window starts afresh with the new key).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] if the key cannot be used.
+    pub fn add_key(
+        &mut self,
+        kid: Kid,
+        suite: CipherSuite,
+        base_key: BaseKey,
+    ) -> Result<(), Error> {
+        let entry = self.entry(kid, suite, &base_key)?;
+        self.keys.insert(kid, entry);
+        Ok(())
+    }
+
+    fn entry(&self, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Result<KeyEntry, Error> {
+        Ok(KeyEntry {
+            suite,
+            cipher: FrameCipher::new(suite, &derive_key_salt(suite, kid, base))?,
+            window: ReplayWindow::new(self.config.replay_window),
+        })
+    }
+
+    /// Removes the key for `kid`; returns whether there was one.
+    pub fn remove_key(&mut self, kid: Kid) -> bool {
+        self.keys.remove(&kid).is_some()
+    }
+
+    /// Whether a key for `kid` is installed.
+    pub fn has_key(&self, kid: Kid) -> bool {
+        self.keys.contains_key(&kid)
+    }
+
+    /// Follows a §5.1 ratcheting sender of key `generation`, starting at
+    /// step 0. Frames whose KID is up to `max_ratchet_steps` steps ahead are
+    /// followed: the key moves forward only once such a frame authenticated,
+    /// so forged KIDs cannot push the receiver off its key. A follower for
+    /// the same generation and layout is replaced.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if `generation` does not fit `64 - R` bits or
+    /// `max_ratchet_steps` is not below `2^R`; [`Error::InvalidKey`].
+    pub fn add_ratcheting_sender(
+        &mut self,
+        suite: CipherSuite,
+        layout: RatchetLayout,
+        generation: u64,
+        base_key: BaseKey,
+    ) -> Result<(), Error> {
+        if u64::from(self.config.max_ratchet_steps) > layout.mask() / 2 {
+            return Err(Error::InvalidConfig(
+                "max_ratchet_steps must be below 2^(R-1) so ahead and behind stay distinct",
+            ));
+        }
+        let kid = layout.kid(generation, 0)?;
+        self.remove_ratcheting_sender(layout, generation);
+        let entry = self.entry(kid, suite, &base_key)?;
+        self.keys.insert(kid, entry);
+        self.followers.push(Follower {
+            suite,
+            layout,
+            generation,
+            step: 0,
+            base: base_key,
+            kids: VecDeque::from([(0, kid)]),
+        });
+        Ok(())
+    }
+
+    /// Stops following a ratcheting sender and removes its keys; returns
+    /// whether there was one.
+    pub fn remove_ratcheting_sender(&mut self, layout: RatchetLayout, generation: u64) -> bool {
+        let Some(i) = self
+            .followers
+            .iter()
+            .position(|f| f.layout == layout && f.generation == generation)
+        else {
+            return false;
+        };
+        let f = self.followers.swap_remove(i);
+        for (_, kid) in &f.kids {
+            self.keys.remove(kid);
+        }
+        true
+    }
+
+    /// The suite of the key that would decrypt `kid`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`].
+    pub fn suite_for(&self, kid: Kid) -> Result<CipherSuite, Error> {
+        if let Some(e) = self.keys.get(&kid) {
+            return Ok(e.suite);
+        }
+        self.follower_index(kid)
+            .and_then(|i| self.followers.get(i))
+            .map(|f| f.suite)
+            .ok_or(Error::UnknownKeyId(kid))
+    }
+
+    fn follower_index(&self, kid: Kid) -> Option<usize> {
+        self.followers
+            .iter()
+            .position(|f| f.layout.generation(kid) == f.generation)
+    }
+
+    /// Decrypts `buf` in place. `header_bytes` is the header as received;
+    /// AAD = `header_bytes || metadata`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`], [`Error::Replay`], [`Error::TooOld`],
+    /// [`Error::AuthenticationFailed`], [`Error::RatchetTooFar`].
+    pub fn decrypt_detached(
+        &mut self,
+        header: &Header,
+        header_bytes: &[u8],
+        metadata: &[u8],
+        buf: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        let Self {
+            keys, aad: scratch, ..
+        } = self;
+        let aad = join_aad(scratch, header_bytes, metadata);
+        if let Some(entry) = keys.get_mut(&header.kid) {
+            entry.window.check(header.kid, header.ctr)?;
+            entry.cipher.open(header.ctr, aad, buf, tag)?;
+            entry.window.accept(header.ctr);
+            return Ok(());
+        }
+        self.follow(header, header_bytes, metadata, buf, tag)
+    }
+
+    /// A frame under an unknown KID of a followed ratcheting sender.
+    fn follow(
+        &mut self,
+        header: &Header,
+        header_bytes: &[u8],
+        metadata: &[u8],
+        buf: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        let kid = header.kid;
+        let i = self.follower_index(kid).ok_or(Error::UnknownKeyId(kid))?;
+        let max = self.config.max_ratchet_steps;
+        let retained = self.config.retained_ratchet_keys as usize;
+        let Some(f) = self.followers.get(i) else {
+            return Err(Error::UnknownKeyId(kid));
+        };
+        let mask = f.layout.mask();
+        let ahead = f.layout.step_low_bits(kid).wrapping_sub(f.step) & mask;
+        if ahead == 0 || ahead > mask / 2 {
+            // The current step's key, or an older one no longer kept.
+            return Err(Error::UnknownKeyId(kid));
+        }
+        if ahead > u64::from(max) {
+            return Err(Error::RatchetTooFar {
+                kid,
+                steps: ahead,
+                max,
+            });
+        }
+        // Derive the chain up to the frame's step, and commit it only if the
+        // frame authenticates under the last key.
+        let mut chain: Vec<BaseKey> = Vec::with_capacity(ahead as usize);
+        let mut base = f.base.ratchet(f.suite);
+        for _ in 1..ahead {
+            let next = base.ratchet(f.suite);
+            chain.push(base);
+            base = next;
+        }
+        let suite = f.suite;
+        let layout = f.layout;
+        let generation = f.generation;
+        let target_step = f.step.wrapping_add(ahead);
+        let mut entry = self.entry(kid, suite, &base)?;
+        let aad = join_aad(&mut self.aad, header_bytes, metadata);
+        entry.window.check(kid, header.ctr)?;
+        entry.cipher.open(header.ctr, aad, buf, tag)?;
+        entry.window.accept(header.ctr);
+
+        // Keys of skipped steps, for their late frames, within `retained`.
+        let mut installed = Vec::with_capacity(chain.len() + 1);
+        let first_kept = (ahead as usize).saturating_sub(retained);
+        for (n, step_key) in chain.iter().enumerate().skip(first_kept) {
+            // The chain's n-th key (0-based) belongs to step previous + n + 1.
+            let step = target_step.wrapping_sub(ahead).wrapping_add(n as u64 + 1);
+            let step_kid = layout.kid(generation, step)?;
+            installed.push((step, step_kid, self.entry(step_kid, suite, step_key)?));
+        }
+        installed.push((target_step, kid, entry));
+
+        let Some(f) = self.followers.get_mut(i) else {
+            return Err(Error::UnknownKeyId(kid));
+        };
+        let previous = f.step;
+        f.base = base;
+        f.step = target_step;
+        for (step, step_kid, e) in installed {
+            // A KID reused after 2^R steps names a new key: replace it.
+            f.kids.retain(|(_, k)| *k != step_kid);
+            f.kids.push_back((step, step_kid));
+            self.keys.insert(step_kid, e);
+        }
+        let keys = &mut self.keys;
+        f.kids.retain(|&(step, k)| {
+            let keep = target_step.wrapping_sub(step) < retained as u64 || step == previous;
+            if !keep {
+                keys.remove(&k);
+            }
+            keep
+        });
+        Ok(())
+    }
+
+    /// Decrypts an SFrame ciphertext in place; returns its header and the
+    /// payload, a sub-slice of `frame`.
+    ///
+    /// # Errors
+    /// As [`decrypt_detached`](Self::decrypt_detached), plus header errors and
+    /// [`Error::FrameTooShort`].
+    pub fn decrypt_in_place<'a>(
+        &mut self,
+        metadata: &[u8],
+        frame: &'a mut [u8],
+    ) -> Result<(Header, &'a mut [u8]), Error> {
+        let (header, hl) = Header::decode(frame)?;
+        let tl = self.suite_for(header.kid)?.tag_len();
+        if frame.len() < hl + tl {
+            return Err(Error::FrameTooShort);
+        }
+        let (head, rest) = frame.split_at_mut(hl);
+        let (body, tag) = rest.split_at_mut(rest.len() - tl);
+        self.decrypt_detached(&header, head, metadata, body, tag)?;
+        Ok((header, body))
+    }
+
+    /// Decrypts an SFrame ciphertext into `out`; returns the payload length.
+    ///
+    /// # Errors
+    /// As [`decrypt_in_place`](Self::decrypt_in_place), plus
+    /// [`Error::BufferTooSmall`].
+    pub fn decrypt_into(
+        &mut self,
+        metadata: &[u8],
+        frame: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let (header, hl) = Header::decode(frame)?;
+        let tl = self.suite_for(header.kid)?.tag_len();
+        let body_len = frame
+            .len()
+            .checked_sub(hl + tl)
+            .ok_or(Error::FrameTooShort)?;
+        let out = out
+            .get_mut(..body_len)
+            .ok_or(Error::BufferTooSmall { needed: body_len })?;
+        let (head, rest) = frame.split_at(hl);
+        let (body, tag) = rest.split_at(body_len);
+        out.copy_from_slice(body);
+        self.decrypt_detached(&header, head, metadata, out, tag)?;
+        Ok(body_len)
+    }
+
+    /// Like [`decrypt_into`](Self::decrypt_into), into a new vector.
+    ///
+    /// # Errors
+    /// As [`decrypt_in_place`](Self::decrypt_in_place).
+    pub fn decrypt(&mut self, metadata: &[u8], frame: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut out = frame.to_vec();
+        let (_, payload) = self.decrypt_in_place(metadata, &mut out)?;
+        let payload = payload.to_vec();
+        Ok(payload)
+    }
+}
