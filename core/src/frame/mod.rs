@@ -7,6 +7,7 @@
 //! - [`Sender`]: one key, one KID, a counter that never repeats.
 //! - [`Receiver`]: keys by KID, a replay window per key, and §5.1 ratchet
 //!   following ([`RatchetLayout`]).
+//! - [`media`]: codec-aware media mode for WebRTC encoded frames.
 //!
 //! The hot path allocates nothing and derives no key: keys are expanded when
 //! installed, [`Sender::encrypt_into`] writes into the caller's buffer and
@@ -30,6 +31,7 @@ mod aead;
 mod error;
 mod header;
 mod key;
+pub mod media;
 mod ratchet;
 mod receiver;
 mod replay;
