@@ -5,7 +5,9 @@
 //! The frame generators and reference normalizers here are written from the
 //! codec specifications, independently of the library's parsers.
 
-use callseal_core::frame::media::{Codec, Malformed, MediaError, MediaReceiver, MediaSender};
+use callseal_core::frame::media::{
+    Codec, MAX_UNITS, Malformed, MediaError, MediaReceiver, MediaSender,
+};
 use callseal_core::frame::{
     BaseKey, CipherSuite, Counter, Error, Header, Kid, Receiver, ReceiverConfig, Sender,
 };
@@ -935,6 +937,148 @@ fn replay_unknown_key_and_codec_swap_are_refused() {
         rx.decrypt_frame(&[0x23], &mut out),
         Err(MediaError::Malformed(Malformed::TruncatedSuffix))
     );
+}
+
+/// A frame of `n` NAL units / OBUs: H.264 and H.265 access unit
+/// delimiters (clear whole) and SEI (header clear), AV1 frame OBUs.
+fn many_units(codec: Codec, n: usize) -> Vec<u8> {
+    let unit: &[u8] = match codec {
+        Codec::H264 => &[0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x06, 0x05, 0x80],
+        Codec::H265 => &[0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 1, 0x4e, 0x01, 0x80],
+        Codec::Av1 => &[0x32, 0x01, 0x55, 0x32, 0x00],
+        _ => unreachable!(),
+    };
+    let mut frame = unit.repeat(n / 2);
+    if n % 2 == 1 {
+        let second = match codec {
+            Codec::H264 => 6,
+            Codec::H265 => 7,
+            _ => 3,
+        };
+        frame.extend_from_slice(&unit[..second]);
+    }
+    frame
+}
+
+/// The unit cap: a frame of `MAX_UNITS` NAL units or OBUs round trips, one
+/// more is refused by the sender (using no counter) and, forged, by the
+/// receiver before authentication (the genuine frame still decrypts after).
+#[test]
+fn frames_past_the_unit_cap_are_refused_on_both_sides() {
+    let too_large = Some(MediaError::Malformed(Malformed::TooLarge));
+    for codec in [Codec::H264, Codec::H265, Codec::Av1] {
+        let (mut tx, mut rx) = pair(CipherSuite::AesCtr128HmacSha256_80);
+        let mut out = Vec::new();
+
+        let frame = many_units(codec, MAX_UNITS);
+        let protected = protect(&mut tx, codec, &frame);
+        let over = many_units(codec, MAX_UNITS + 1);
+        assert_eq!(
+            tx.encrypt_frame(codec, &over, &mut out).err(),
+            too_large,
+            "{codec}"
+        );
+        assert!(out.is_empty());
+        assert_eq!(tx.sender().next_counter(), Some(Counter(1)));
+
+        // One more unit in front of the genuine frame's.
+        let extra: &[u8] = match codec {
+            Codec::H264 => &[0, 0, 0, 1, 0x09, 0xf0],
+            Codec::H265 => &[0, 0, 0, 1, 0x46, 0x01, 0x50],
+            _ => &[0x32, 0x00],
+        };
+        let mut forged = extra.to_vec();
+        forged.extend_from_slice(&protected);
+        assert_eq!(
+            rx.decrypt_frame(&forged, &mut out).err(),
+            too_large,
+            "{codec}"
+        );
+        assert!(out.is_empty());
+        // A thousand times past the cap: the same, the walk stops early.
+        let mut forged = extra.repeat(MAX_UNITS * 1000 / 8);
+        forged.extend_from_slice(&protected);
+        assert_eq!(
+            rx.decrypt_frame(&forged, &mut out).err(),
+            too_large,
+            "{codec}"
+        );
+
+        rx.decrypt_frame(&protected, &mut out).unwrap();
+        assert_eq!(out, normalize(codec, &frame).unwrap(), "{codec}");
+    }
+
+    // AV1 OBUs the packetizer drops do not count.
+    let (mut tx, mut rx) = pair(CipherSuite::AesGcm128Sha256);
+    let mut frame = many_units(Codec::Av1, MAX_UNITS);
+    frame.extend([0x12, 0x00].repeat(100));
+    frame.extend([0x7a, 0x01, 0xcc].repeat(100));
+    let protected = protect(&mut tx, Codec::Av1, &frame);
+    let mut forged = [0x12, 0x00].repeat(100);
+    forged.extend_from_slice(&protected);
+    let mut out = Vec::new();
+    rx.decrypt_frame(&forged, &mut out).unwrap();
+    assert_eq!(out, normalize(Codec::Av1, &frame).unwrap());
+}
+
+/// A received H.264/H.265 frame's suffix is found and its key looked up
+/// before any NAL unit is collected: a frame of 100 000 NAL units (or none
+/// at all) under an unknown KID is refused as `UnknownKeyId`, not as
+/// `TooLarge` (`MissingStartCode`); under the known KID, as `TooLarge`.
+#[test]
+fn h26x_unknown_kid_is_refused_before_the_nal_units_are_walked() {
+    let (_, mut rx) = pair(CipherSuite::AesGcm128Sha256);
+    let mut out = Vec::new();
+    for codec in [Codec::H264, Codec::H265] {
+        for (kid, want) in [
+            (Kid(77), MediaError::Frame(Error::UnknownKeyId(Kid(77)))),
+            (KID, MediaError::Malformed(Malformed::TooLarge)),
+        ] {
+            let header = Header {
+                kid,
+                ctr: Counter(5),
+            }
+            .encode();
+            let footer = (codec_id(codec) << 5) | header.as_bytes().len() as u8;
+            let mut frame = [0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x46, 0x01, 0x50].repeat(50_000);
+            frame.extend_from_slice(&[0, 0, 0, 1, 0x06, 0x05]);
+            frame.extend_from_slice(&[0xa5; 16]);
+            frame.extend_from_slice(header.as_bytes());
+            frame.push(footer);
+            assert_eq!(rx.decrypt_frame(&frame, &mut out), Err(want.clone()));
+
+            // No start code at all: the key is looked up first too.
+            let garbage = frame[frame.len() - 40..].to_vec();
+            let want = if kid == KID {
+                MediaError::Malformed(Malformed::MissingStartCode)
+            } else {
+                want
+            };
+            assert_eq!(rx.decrypt_frame(&garbage, &mut out), Err(want));
+        }
+    }
+}
+
+/// The H.26x suffix is walked back through the frame before the NAL units
+/// are known, and must then lie inside the last NAL unit: a start code
+/// inserted into the tag is refused.
+#[test]
+fn h26x_suffix_across_a_start_code_is_refused() {
+    let suite = CipherSuite::AesGcm128Sha256;
+    let (mut tx, mut rx) = pair(suite);
+    let protected = protect(&mut tx, Codec::H264, &h264_access_unit());
+    // The header (KID 0x1234, CTR 0) is 3 bytes; split the tag before its
+    // last 4 bytes.
+    let at = protected.len() - 1 - 3 - 4;
+    let mut forged = protected[..at].to_vec();
+    forged.extend_from_slice(&[0, 0, 1, 0x06]);
+    forged.extend_from_slice(&protected[at..]);
+    let mut out = Vec::new();
+    assert_eq!(
+        rx.decrypt_frame(&forged, &mut out),
+        Err(MediaError::Malformed(Malformed::TruncatedSuffix))
+    );
+    rx.decrypt_frame(&protected, &mut out).unwrap();
 }
 
 #[test]

@@ -96,6 +96,12 @@ pub(crate) struct KeySalt {
     pub(crate) salt: [u8; NONCE_LEN],
 }
 
+impl Drop for KeySalt {
+    fn drop(&mut self) {
+        self.salt.zeroize();
+    }
+}
+
 impl KeySalt {
     pub(crate) fn key(&self) -> &[u8] {
         self.key.get(..self.key_len).unwrap_or(&[])

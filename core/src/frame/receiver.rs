@@ -2,6 +2,7 @@
 //! followed along the §5.1 ratchet.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 use super::aead::FrameCipher;
 use super::error::Error;
@@ -65,6 +66,78 @@ struct KeyEntry {
     window: ReplayWindow,
 }
 
+impl KeyEntry {
+    /// Replay check, AEAD open, then the window records the counter.
+    fn open(
+        &mut self,
+        header: &Header,
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        self.window.check(header.kid, header.ctr)?;
+        self.cipher.open(header.ctr, aad, buf, tag)?;
+        self.window.accept(header.ctr);
+        Ok(())
+    }
+}
+
+/// Hashes KIDs for the key map: one folded 64×64→128-bit multiply of the KID
+/// XOR a per-receiver random seed (the foldhash construction), a few cycles
+/// where SipHash took ~10 ns a frame. Peers choose the KIDs looked up but
+/// only the application inserts keys, so no peer can build long probe
+/// sequences; the seed keeps bucket positions unpredictable anyway.
+#[derive(Clone)]
+struct KidHash {
+    seed: u64,
+}
+
+impl KidHash {
+    fn new() -> Self {
+        Self {
+            seed: RandomState::new().hash_one(0u64),
+        }
+    }
+}
+
+impl BuildHasher for KidHash {
+    type Hasher = KidHasher;
+
+    fn build_hasher(&self) -> KidHasher {
+        KidHasher(self.seed)
+    }
+}
+
+struct KidHasher(u64);
+
+impl KidHasher {
+    fn mix(&mut self, v: u64) {
+        let p = u128::from(self.0 ^ v) * 0x9e37_79b9_7f4a_7c15u128;
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+}
+
+impl Hasher for KidHasher {
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    /// Not used by [`Kid`] (which hashes as one `u64`); correct for any input.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            for (w, b) in word.iter_mut().zip(chunk) {
+                *w = *b;
+            }
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 struct Follower {
     suite: CipherSuite,
     layout: RatchetLayout,
@@ -97,7 +170,7 @@ struct Follower {
 /// ```
 pub struct Receiver {
     config: ReceiverConfig,
-    keys: HashMap<Kid, KeyEntry>,
+    keys: HashMap<Kid, KeyEntry, KidHash>,
     followers: Vec<Follower>,
     aad: Vec<u8>,
 }
@@ -134,7 +207,7 @@ impl Receiver {
     fn empty(config: ReceiverConfig) -> Self {
         Self {
             config,
-            keys: HashMap::new(),
+            keys: HashMap::with_hasher(KidHash::new()),
             followers: Vec::new(),
             aad: Vec::with_capacity(64),
         }
@@ -181,8 +254,9 @@ impl Receiver {
     /// the same generation and layout is replaced.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] if `generation` does not fit `64 - R` bits or
-    /// `max_ratchet_steps` is not below `2^R`; [`Error::InvalidKey`].
+    /// [`Error::InvalidConfig`] if `generation` does not fit `64 - R` bits,
+    /// `max_ratchet_steps` is not below `2^(R-1)`, or `max_ratchet_steps +
+    /// retained_ratchet_keys` exceeds `2^R`; [`Error::InvalidKey`].
     pub fn add_ratcheting_sender(
         &mut self,
         suite: CipherSuite,
@@ -193,6 +267,15 @@ impl Receiver {
         if u64::from(self.config.max_ratchet_steps) > layout.mask() / 2 {
             return Err(Error::InvalidConfig(
                 "max_ratchet_steps must be below 2^(R-1) so ahead and behind stay distinct",
+            ));
+        }
+        if u64::from(self.config.max_ratchet_steps) + u64::from(self.config.retained_ratchet_keys)
+            > layout.mask() + 1
+        {
+            // Otherwise a retained old step's KID equals a coming step's
+            // KID, and that step's frames hit the old key forever.
+            return Err(Error::InvalidConfig(
+                "max_ratchet_steps + retained_ratchet_keys must not exceed 2^R",
             ));
         }
         let kid = layout.kid(generation, 0)?;
@@ -266,10 +349,7 @@ impl Receiver {
         } = self;
         let aad = join_aad(scratch, header_bytes, metadata);
         if let Some(entry) = keys.get_mut(&header.kid) {
-            entry.window.check(header.kid, header.ctr)?;
-            entry.cipher.open(header.ctr, aad, buf, tag)?;
-            entry.window.accept(header.ctr);
-            return Ok(());
+            return entry.open(header, aad, buf, tag);
         }
         self.follow(header, header_bytes, metadata, buf, tag)
     }
@@ -368,13 +448,25 @@ impl Receiver {
         frame: &'a mut [u8],
     ) -> Result<(Header, &'a mut [u8]), Error> {
         let (header, hl) = Header::decode(frame)?;
+        // An installed key: one lookup serves for the tag length and the key.
+        if let Some(entry) = self.keys.get_mut(&header.kid) {
+            let tl = entry.suite.tag_len();
+            if frame.len() < hl + tl {
+                return Err(Error::FrameTooShort);
+            }
+            let (head, rest) = frame.split_at_mut(hl);
+            let (body, tag) = rest.split_at_mut(rest.len() - tl);
+            let aad = join_aad(&mut self.aad, head, metadata);
+            entry.open(&header, aad, body, tag)?;
+            return Ok((header, body));
+        }
         let tl = self.suite_for(header.kid)?.tag_len();
         if frame.len() < hl + tl {
             return Err(Error::FrameTooShort);
         }
         let (head, rest) = frame.split_at_mut(hl);
         let (body, tag) = rest.split_at_mut(rest.len() - tl);
-        self.decrypt_detached(&header, head, metadata, body, tag)?;
+        self.follow(&header, head, metadata, body, tag)?;
         Ok((header, body))
     }
 
@@ -411,8 +503,11 @@ impl Receiver {
     /// As [`decrypt_in_place`](Self::decrypt_in_place).
     pub fn decrypt(&mut self, metadata: &[u8], frame: &[u8]) -> Result<Vec<u8>, Error> {
         let mut out = frame.to_vec();
-        let (_, payload) = self.decrypt_in_place(metadata, &mut out)?;
-        let payload = payload.to_vec();
-        Ok(payload)
+        let (header, payload) = self.decrypt_in_place(metadata, &mut out)?;
+        let len = payload.len();
+        let start = super::header::encoded_len(header.kid, header.ctr);
+        out.truncate(start + len);
+        out.drain(..start);
+        Ok(out)
     }
 }

@@ -17,7 +17,7 @@
 //! written in its minimal leb128 form.
 
 use super::error::Malformed;
-use super::layout::{Lead, Span, Unit};
+use super::layout::{Lead, Span, Unit, check_room};
 
 /// OBU_SEQUENCE_HEADER.
 pub(crate) const OBU_SEQUENCE_HEADER: u8 = 1;
@@ -98,12 +98,15 @@ impl Leb128 {
     }
 }
 
-/// Describes the OBUs of `frame` as units, normalized (see module docs).
+/// Describes the OBUs of `frame` as units, normalized (see module docs), at
+/// most `max` of them (dropped OBUs do not count): the walk stops at the
+/// first OBU past the cap.
 ///
 /// # Errors
 /// [`Malformed::TruncatedObu`], [`Malformed::Leb128`], [`Malformed::ObuSize`],
-/// [`Malformed::TooLarge`].
-pub(crate) fn units(frame: &[u8], units: &mut Vec<Unit>) -> Result<(), Malformed> {
+/// [`Malformed::TooLarge`] (an OBU of 2^32 bytes or more, or more than
+/// `max` OBUs).
+pub(crate) fn units(frame: &[u8], units: &mut Vec<Unit>, max: usize) -> Result<(), Malformed> {
     let mut pos = 0;
     while let Some(&header) = frame.get(pos) {
         pos += 1;
@@ -132,6 +135,7 @@ pub(crate) fn units(frame: &[u8], units: &mut Vec<Unit>) -> Result<(), Malformed
         if is_dropped(ty) {
             continue;
         }
+        check_room(units, max)?;
         let size = u32::try_from(size).map_err(|_| Malformed::TooLarge)?;
         let mut lead = Lead::default();
         lead.push(header | HAS_SIZE);
@@ -164,7 +168,7 @@ mod tests {
 
     fn normalized(frame: &[u8]) -> Result<Vec<u8>, Malformed> {
         let mut us = Vec::new();
-        units(frame, &mut us)?;
+        units(frame, &mut us, usize::MAX)?;
         let mut out = Vec::new();
         for u in &us {
             out.extend_from_slice(u.lead.as_bytes());
@@ -221,7 +225,7 @@ mod tests {
             ]
         );
         let mut us = Vec::new();
-        units(&frame, &mut us).unwrap();
+        units(&frame, &mut us, usize::MAX).unwrap();
         assert_eq!(us.len(), 3);
         assert_eq!((us[0].clear.len(), us[0].enc.len()), (2, 0));
         assert_eq!((us[1].clear.len(), us[1].enc.len()), (0, 3));
@@ -242,6 +246,21 @@ mod tests {
         assert_eq!(normalized(&[0x7a, 0x09]), Err(Malformed::ObuSize));
         // Without a size field, an empty payload is fine.
         assert_eq!(normalized(&[0x30]).unwrap(), [0x32, 0x00]);
+    }
+
+    #[test]
+    fn unit_cap_counts_kept_obus_only() {
+        // Three frame OBUs, with a temporal delimiter and padding around.
+        let frame = [
+            0x12, 0x00, 0x32, 0x00, 0x7a, 0x01, 0xcc, 0x32, 0x00, 0x12, 0x00, 0x32, 0x00,
+        ];
+        let mut us = Vec::new();
+        assert_eq!(units(&frame, &mut us, 3), Ok(()));
+        assert_eq!(us.len(), 3);
+        us.clear();
+        assert_eq!(units(&frame, &mut us, 2), Err(Malformed::TooLarge));
+        // The walk stopped at the third frame OBU: nothing kept for it.
+        assert_eq!(us.len(), 2);
     }
 
     proptest! {

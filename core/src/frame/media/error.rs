@@ -81,7 +81,8 @@ pub enum Malformed {
     /// A received AV1 frame does not end with the callseal suffix OBU.
     #[error("the AV1 frame does not end with the suffix OBU")]
     SuffixObu,
-    /// A frame of 2^32 bytes or more.
-    #[error("the frame is longer than 2^32 - 1 bytes")]
+    /// A frame of 2^32 bytes or more, or with more than
+    /// [`MAX_UNITS`](super::MAX_UNITS) NAL units or OBUs.
+    #[error("the frame is too large: 2^32 bytes or more, or more than MAX_UNITS NAL units or OBUs")]
     TooLarge,
 }

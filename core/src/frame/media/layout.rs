@@ -23,6 +23,30 @@ use super::{annexb, av1, vp8};
 /// Longest lead: AV1 header, extension byte and a 5-byte leb128 size.
 pub(crate) const MAX_LEAD: usize = 7;
 
+/// The most layout units a frame may have: NAL units (H.264, H.265), or OBUs
+/// other than the dropped temporal delimiters, tile lists and padding (AV1),
+/// not counting a received frame's suffix OBU. An Opus, VP8, VP9 or generic
+/// frame is always one unit, and the metadata never lists more runs than
+/// units.
+///
+/// [`MediaSender::encrypt_frame`](super::MediaSender::encrypt_frame) and
+/// [`MediaReceiver::decrypt_frame`](super::MediaReceiver::decrypt_frame)
+/// refuse a frame with more with [`Malformed::TooLarge`]. The walk over the
+/// frame stops at the first unit past the cap, before anything is kept for
+/// it, so a forged frame costs the receiver at most this many units of
+/// parsing, memory (48 bytes each) and metadata, however long it is; and
+/// the receiver only walks a frame whose key it has.
+///
+/// Real encoders put a few NAL units or OBUs in a frame (in the ffmpeg
+/// tests, `core/tests/media_ffmpeg.rs`: 3 to 7 NAL units with two slices a
+/// picture, 1 or 2 OBUs), a few hundred at most when slices are sized to fit
+/// RTP packets (H.264 packetization mode 0: ~1 200-byte slices, about 800
+/// for a 1 MB key frame). 8192 covers every 1080p H.264 picture even at one slice per
+/// macroblock (8160 slices), H.265 at any level (at most 600 slice segments
+/// a picture) and AV1 even with one tile group OBU per tile at the format's
+/// maximum of 64 × 64 tiles (levels allow at most 128).
+pub const MAX_UNITS: usize = 8192;
+
 /// Bytes written in front of a unit's clear source bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Lead {
@@ -137,22 +161,38 @@ pub(crate) fn whole_frame(codec: Codec, frame: &[u8], units: &mut Vec<Unit>) {
     units.push(Unit::split(Span::new(0, frame.len()), clear));
 }
 
-/// Describes a frame to send: its units, per its codec's rule.
+/// Checks that `units` has room for one more of at most `max` units: the
+/// walk over a frame calls it before each unit it keeps, and so stops at the
+/// first unit past the cap.
 ///
 /// # Errors
-/// The codec's [`Malformed`] reasons (H.26x, AV1); whole-frame codecs
-/// accept any bytes.
+/// [`Malformed::TooLarge`] if `units` already holds `max`.
+pub(crate) fn check_room(units: &[Unit], max: usize) -> Result<(), Malformed> {
+    if units.len() < max {
+        Ok(())
+    } else {
+        Err(Malformed::TooLarge)
+    }
+}
+
+/// Describes a frame to send: its units, per its codec's rule, at most
+/// [`MAX_UNITS`].
+///
+/// # Errors
+/// The codec's [`Malformed`] reasons (H.26x, AV1), [`Malformed::TooLarge`]
+/// past [`MAX_UNITS`] units; whole-frame codecs accept any bytes.
 pub(crate) fn describe(codec: Codec, frame: &[u8], units: &mut Vec<Unit>) -> Result<(), Malformed> {
     let family = match codec {
         Codec::H264 => Family::H264,
         Codec::H265 => Family::H265,
-        Codec::Av1 => return av1::units(frame, units),
+        Codec::Av1 => return av1::units(frame, units, MAX_UNITS),
         Codec::Opus | Codec::Vp8 | Codec::Vp9 | Codec::Generic => {
             whole_frame(codec, frame, units);
             return Ok(());
         }
     };
     for nal in annexb::nal_units(frame)? {
+        check_room(units, MAX_UNITS)?;
         units.push(h26x::unit(family, frame, nal)?);
     }
     if units.is_empty() {
@@ -198,6 +238,37 @@ mod tests {
                 prop_assert!(normalized_len(&units).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn describe_caps_units() {
+        // MAX_UNITS access unit delimiters, then one more.
+        let aud = [0, 0, 0, 1, 0x09, 0xf0];
+        let mut frame = aud.repeat(MAX_UNITS);
+        let mut units = Vec::new();
+        describe(Codec::H264, &frame, &mut units).unwrap();
+        assert_eq!(units.len(), MAX_UNITS);
+        frame.extend_from_slice(&aud);
+        units.clear();
+        assert_eq!(
+            describe(Codec::H264, &frame, &mut units),
+            Err(Malformed::TooLarge)
+        );
+        assert_eq!(units.len(), MAX_UNITS);
+        // AV1 likewise; whole-frame codecs are one unit whatever their size.
+        let obu = [0x32, 0x01, 0x55];
+        let mut frame = obu.repeat(MAX_UNITS);
+        units.clear();
+        describe(Codec::Av1, &frame, &mut units).unwrap();
+        frame.extend_from_slice(&obu);
+        units.clear();
+        assert_eq!(
+            describe(Codec::Av1, &frame, &mut units),
+            Err(Malformed::TooLarge)
+        );
+        units.clear();
+        describe(Codec::Generic, &frame, &mut units).unwrap();
+        assert_eq!(units.len(), 1);
     }
 
     #[test]

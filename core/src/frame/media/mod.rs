@@ -52,10 +52,12 @@ mod h26x;
 mod layout;
 mod metadata;
 mod receiver;
+mod scratch;
 mod sender;
 mod vp8;
 
 pub use codec::Codec;
 pub use error::{Malformed, MediaError};
+pub use layout::MAX_UNITS;
 pub use receiver::{DecryptedFrame, MediaReceiver};
 pub use sender::MediaSender;

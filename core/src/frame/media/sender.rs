@@ -3,7 +3,8 @@
 use super::codec::Codec;
 use super::error::{Malformed, MediaError};
 use super::escape::{Escaper, terminate};
-use super::layout::{self, Unit};
+use super::layout;
+use super::scratch::Scratch;
 use super::{av1, footer, metadata};
 use crate::frame::{Error, Header, Sender};
 
@@ -14,8 +15,10 @@ use crate::frame::{Error, Header, Sender};
 /// Wraps a [`Sender`], which owns the key and the counter; every frame uses
 /// one counter value. The sender keeps its scratch buffers between frames,
 /// so once they have grown to the largest frame, encrypting allocates
-/// nothing. The output format is specified in `docs/PROTOCOL.md` ("Media
-/// mode").
+/// nothing; capacity a refused frame grew beyond four times what sent
+/// frames needed is given back. A frame has at most
+/// [`MAX_UNITS`](super::MAX_UNITS) NAL units or OBUs. The output format is
+/// specified in `docs/PROTOCOL.md` ("Media mode").
 ///
 /// ```
 /// use callseal_core::frame::media::{Codec, MediaReceiver, MediaSender};
@@ -46,9 +49,7 @@ use crate::frame::{Error, Header, Sender};
 /// ```
 pub struct MediaSender {
     sender: Sender,
-    units: Vec<Unit>,
-    meta: Vec<u8>,
-    plain: Vec<u8>,
+    pub(super) scratch: Scratch,
 }
 
 impl core::fmt::Debug for MediaSender {
@@ -64,9 +65,7 @@ impl MediaSender {
     pub fn new(sender: Sender) -> Self {
         Self {
             sender,
-            units: Vec::new(),
-            meta: Vec::new(),
-            plain: Vec::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -97,8 +96,10 @@ impl MediaSender {
     ///
     /// # Errors
     /// [`MediaError::Malformed`] if the frame does not follow its codec's
-    /// syntax (no counter is used then); [`MediaError::Frame`] with
-    /// [`Error::CounterExhausted`] or [`Error::PayloadTooLong`].
+    /// syntax, or has more than [`MAX_UNITS`](super::MAX_UNITS) NAL units or
+    /// OBUs ([`Malformed::TooLarge`]; no counter is used then);
+    /// [`MediaError::Frame`] with [`Error::CounterExhausted`] or
+    /// [`Error::PayloadTooLong`].
     pub fn encrypt_frame(
         &mut self,
         codec: Codec,
@@ -106,8 +107,23 @@ impl MediaSender {
         out: &mut Vec<u8>,
     ) -> Result<(), MediaError> {
         out.clear();
-        self.units.clear();
-        layout::describe(codec, frame, &mut self.units)?;
+        self.scratch.clear();
+        let result = self.encrypt(codec, frame, out);
+        if result.is_ok() {
+            self.scratch.accepted();
+        } else {
+            out.clear();
+        }
+        self.scratch.release();
+        result
+    }
+
+    /// [`encrypt_frame`](Self::encrypt_frame) on cleared buffers.
+    fn encrypt(&mut self, codec: Codec, frame: &[u8], out: &mut Vec<u8>) -> Result<(), MediaError> {
+        let Scratch {
+            units, meta, plain, ..
+        } = &mut self.scratch;
+        layout::describe(codec, frame, units)?;
 
         // The footer is authenticated, and names the header's length: the
         // header of the counter about to be used.
@@ -119,13 +135,12 @@ impl MediaSender {
         .encode()
         .len();
         let footer = footer::encode(codec, header_len).ok_or(Malformed::HeaderLength)?;
-        metadata::build(footer, &self.units, frame, &mut self.meta)?;
+        metadata::build(footer, units, frame, meta)?;
 
-        self.plain.clear();
-        for u in &self.units {
-            self.plain.extend_from_slice(u.enc.of(frame));
+        for u in units.iter() {
+            plain.extend_from_slice(u.enc.of(frame));
         }
-        let sealed = self.sender.encrypt_detached(&self.meta, &mut self.plain)?;
+        let sealed = self.sender.encrypt_detached(meta, plain)?;
         let header = sealed.header.as_bytes();
         let tag = sealed.tag.as_bytes();
         if header.len() != header_len {
@@ -134,9 +149,9 @@ impl MediaSender {
         }
 
         out.reserve(frame.len() + 32);
-        let mut ct = self.plain.as_slice();
-        let last = self.units.len().saturating_sub(1);
-        for (i, u) in self.units.iter().enumerate() {
+        let mut ct = plain.as_slice();
+        let last = units.len().saturating_sub(1);
+        for (i, u) in units.iter().enumerate() {
             out.extend_from_slice(u.lead.as_bytes());
             out.extend_from_slice(u.clear.of(frame));
             let (chunk, rest) = ct.split_at_checked(u.plain_len).unwrap_or((ct, &[]));
