@@ -2,17 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //!
 //! The adversary is the relay: it sees and may rewrite every byte. Tests
-//! marked `#[ignore = "BUG: ..."]` demonstrate defects found in the review
-//! and fail until fixed; the others pin down properties that hold and that
-//! the other test files do not already cover.
+//! pin down properties that hold and that the other test files do not
+//! already cover, including the defects the review found, now fixed.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use callseal_core::frame::media::{Codec, MediaError, MediaReceiver, MediaSender};
 use callseal_core::frame::{
-    BaseKey, CipherSuite, Counter, Error, Header, Kid, RatchetLayout, Receiver, ReceiverConfig,
-    Sender,
+    BaseKey, CipherSuite, Counter, Error, Header, Kid, MAX_RATCHET_STEPS, RatchetLayout, Receiver,
+    ReceiverConfig, Sender,
 };
 use proptest::prelude::*;
 
@@ -104,19 +103,25 @@ fn leb128(mut v: usize) -> Vec<u8> {
 // ===========================================================================
 // Demonstrations of defects (ignored so the suite stays green).
 
-/// A relay that forges frames under a KID `max_ratchet_steps` ahead of a
-/// followed ratcheting sender makes the receiver derive the whole ratchet
-/// chain (one HKDF per step, then a key schedule) for every forged frame:
-/// nothing derived for a frame that fails authentication is kept. With the
-/// allowed `max_ratchet_steps` = 1000 each forgery costs about 2000 times a
-/// forgery under an installed key (measured ~0.6 ms vs ~0.3 µs for AES-GCM,
-/// ~2.9 ms for the SHA-512 suites); at the default 16, about 40 times.
+/// A relay forging frames under KIDs far ahead of a followed ratcheting
+/// sender used to make the receiver derive the ratchet chain for every
+/// forged frame (up to 1000 steps allowed). Now the bound is
+/// `MAX_RATCHET_STEPS` (64), each step's key is derived at most once (the
+/// follower's look-ahead cache, unit-tested in `frame/receiver.rs`), and
+/// forgeries leave the receiver where it was. Speed itself is for
+/// benchmarks, not tests; this pins the bound and the behaviour.
 #[test]
-#[ignore = "BUG: forged far-ahead ratchet KIDs cost a full key-chain derivation each (CPU amplification)"]
-fn bug_forged_far_ahead_ratchet_kids_are_not_cheap_to_reject() {
+fn forged_far_ahead_ratchet_kids_are_bounded_and_harmless() {
     let suite = CipherSuite::AesGcm128Sha256;
     let layout = RatchetLayout::new(16).unwrap();
-    let max = 1000;
+    assert!(matches!(
+        Receiver::with_config(ReceiverConfig {
+            max_ratchet_steps: MAX_RATCHET_STEPS + 1,
+            ..ReceiverConfig::default()
+        }),
+        Err(Error::InvalidConfig(_))
+    ));
+    let max = MAX_RATCHET_STEPS;
     let mut receiver = Receiver::with_config(ReceiverConfig {
         max_ratchet_steps: max,
         ..ReceiverConfig::default()
@@ -125,6 +130,7 @@ fn bug_forged_far_ahead_ratchet_kids_are_not_cheap_to_reject() {
     receiver
         .add_ratcheting_sender(suite, layout, 1, BaseKey::new(&KEY).unwrap())
         .unwrap();
+    let mut sender = Sender::ratcheting(suite, layout, 1, BaseKey::new(&KEY).unwrap()).unwrap();
     let forged = |step: u64| {
         let kid = layout.kid(1, step).unwrap();
         let mut f = Header {
@@ -137,23 +143,27 @@ fn bug_forged_far_ahead_ratchet_kids_are_not_cheap_to_reject() {
         f.extend_from_slice(&[0xa5; 64]);
         f
     };
-    let (far, current) = (forged(u64::from(max)), forged(0));
-    let time = |frame: &[u8], receiver: &mut Receiver| {
-        let start = Instant::now();
-        for _ in 0..50 {
+    for round in 0..3 {
+        for step in 1..=u64::from(max) {
             assert_eq!(
-                receiver.decrypt(b"", frame),
-                Err(Error::AuthenticationFailed)
+                receiver.decrypt(b"", &forged(step)),
+                Err(Error::AuthenticationFailed),
+                "round {round}, step {step}"
             );
         }
-        start.elapsed()
-    };
-    let baseline = time(&current, &mut receiver).max(Duration::from_micros(50));
-    let ahead = time(&far, &mut receiver);
-    assert!(
-        ahead < baseline * 20,
-        "50 forged far-ahead frames took {ahead:?}, 50 forged frames under the current key {baseline:?}"
-    );
+        assert!(matches!(
+            receiver.decrypt(b"", &forged(u64::from(max) + 1)),
+            Err(Error::RatchetTooFar { .. })
+        ));
+    }
+    // The genuine sender is still followed, from step 0 to a far step.
+    let f = sender.encrypt(b"", b"zero").unwrap();
+    assert_eq!(receiver.decrypt(b"", &f).unwrap(), b"zero");
+    for _ in 0..max {
+        sender.ratchet().unwrap();
+    }
+    let f = sender.encrypt(b"", b"far").unwrap();
+    assert_eq!(receiver.decrypt(b"", &f).unwrap(), b"far");
 }
 
 /// Before any authentication (for H.26x, before even the key lookup) the
@@ -252,7 +262,6 @@ fn bug_sha2_is_built_with_zeroize() {
 /// of 3 and `retained_ratchet_keys` of 2 (silently raising them to 16 and
 /// 8), so following a sender with R = 3 is refused.
 #[test]
-#[ignore = "BUG: Receiver::new replaces the whole config, not field by field as documented"]
 fn bug_receiver_new_keeps_the_valid_fields_of_a_config() {
     let mut receiver = Receiver::new(ReceiverConfig {
         replay_window: 0,

@@ -34,11 +34,25 @@ pub(crate) const MAX_TAG_LEN: usize = 16;
 /// assert_eq!(sealed.tag.as_bytes().len(), 4);
 /// # Ok::<(), callseal_core::frame::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Tag {
     bytes: [u8; MAX_TAG_LEN],
     len: u8,
 }
+
+/// Constant-time, so an application comparing tags leaks no timing.
+impl PartialEq for Tag {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.as_bytes().ct_eq(other.as_bytes()))
+    }
+}
+
+impl Eq for Tag {}
+
+/// The longest payload a CTR-HMAC suite protects: the 128-bit counter block
+/// starts at `nonce || 00000000`, so past 2^32 blocks it would carry into
+/// the nonce and reuse the keystream of another counter.
+const MAX_CTR_PAYLOAD: u64 = 1 << 36;
 
 impl Tag {
     /// The tag bytes.
@@ -155,6 +169,15 @@ impl FrameCipher {
     /// Encrypts `buf` in place and writes the tag straight into `tag`,
     /// which must be exactly the suite's tag length (no intermediate
     /// [`Tag`], no length-dependent copy).
+    /// CTR-HMAC payloads stop at [`MAX_CTR_PAYLOAD`] (GCM checks its own).
+    fn check_len(&self, buf: &[u8]) -> Result<(), Error> {
+        let ctr_suite = matches!(self.engine, Engine::Ctr128(_) | Engine::Ctr256(_));
+        if ctr_suite && buf.len() as u64 > MAX_CTR_PAYLOAD {
+            return Err(Error::PayloadTooLong);
+        }
+        Ok(())
+    }
+
     pub(crate) fn seal_into(
         &self,
         ctr: Counter,
@@ -167,6 +190,7 @@ impl FrameCipher {
                 needed: self.tag_len,
             });
         }
+        self.check_len(buf)?;
         let nonce = self.nonce(ctr);
         match &self.engine {
             Engine::Gcm128(c) => {
@@ -205,6 +229,7 @@ impl FrameCipher {
         if tag.len() != self.tag_len {
             return Err(Error::AuthenticationFailed);
         }
+        self.check_len(buf)?;
         let nonce = self.nonce(ctr);
         match &self.engine {
             Engine::Gcm128(c) => {

@@ -46,7 +46,7 @@ pub use error::Error;
 pub use header::{Counter, EncodedHeader, Header, Kid, MAX_HEADER_LEN};
 pub use key::{BaseKey, MAX_BASE_KEY_LEN};
 pub use ratchet::RatchetLayout;
-pub use receiver::{Receiver, ReceiverConfig};
+pub use receiver::{MAX_RATCHET_STEPS, Receiver, ReceiverConfig};
 pub use replay::MAX_REPLAY_WINDOW;
 pub use sender::{Sealed, Sender};
 pub use suite::CipherSuite;

@@ -46,12 +46,35 @@ impl Default for ReceiverConfig {
 }
 
 impl ReceiverConfig {
+    /// This configuration with each out-of-range field set to its default.
+    fn sanitized(self) -> Self {
+        let d = Self::default();
+        let pick = |ok: bool, v: u32, default: u32| if ok { v } else { default };
+        Self {
+            replay_window: pick(
+                (1..=MAX_REPLAY_WINDOW).contains(&self.replay_window),
+                self.replay_window,
+                d.replay_window,
+            ),
+            max_ratchet_steps: pick(
+                (1..=MAX_RATCHET_STEPS).contains(&self.max_ratchet_steps),
+                self.max_ratchet_steps,
+                d.max_ratchet_steps,
+            ),
+            retained_ratchet_keys: pick(
+                (1..=64).contains(&self.retained_ratchet_keys),
+                self.retained_ratchet_keys,
+                d.retained_ratchet_keys,
+            ),
+        }
+    }
+
     fn validate(&self) -> Result<(), Error> {
         if !(1..=MAX_REPLAY_WINDOW).contains(&self.replay_window) {
             return Err(Error::InvalidConfig("replay_window must be 1..=65536"));
         }
-        if !(1..=1024).contains(&self.max_ratchet_steps) {
-            return Err(Error::InvalidConfig("max_ratchet_steps must be 1..=1024"));
+        if !(1..=MAX_RATCHET_STEPS).contains(&self.max_ratchet_steps) {
+            return Err(Error::InvalidConfig("max_ratchet_steps must be 1..=64"));
         }
         if !(1..=64).contains(&self.retained_ratchet_keys) {
             return Err(Error::InvalidConfig("retained_ratchet_keys must be 1..=64"));
@@ -59,6 +82,10 @@ impl ReceiverConfig {
         Ok(())
     }
 }
+
+/// The largest [`ReceiverConfig::max_ratchet_steps`]: each step ahead a
+/// follower may have to derive (once) costs a key schedule and memory.
+pub const MAX_RATCHET_STEPS: u32 = 64;
 
 struct KeyEntry {
     suite: CipherSuite,
@@ -147,6 +174,11 @@ struct Follower {
     /// (step, KID) of the keys installed for this sender, oldest first; the
     /// last is `step`'s.
     kids: VecDeque<(u64, Kid)>,
+    /// Keys of the steps after `step`: `lookahead[j]` is step `step + j + 1`'s
+    /// base key and, once a frame asked for it, its keyed cipher. Derived at
+    /// most once each, so forged frames with far-ahead KIDs cost one AEAD
+    /// check, not a key-chain derivation each. At most `max_ratchet_steps`.
+    lookahead: Vec<(BaseKey, Option<KeyEntry>)>,
 }
 
 /// Decrypts frames: a key store by KID with a replay window per key.
@@ -188,11 +220,11 @@ impl core::fmt::Debug for Receiver {
 }
 
 impl Receiver {
-    /// An empty receiver. An invalid configuration is replaced field by
-    /// field with the defaults; use [`with_config`](Self::with_config) to be
-    /// told instead.
+    /// An empty receiver. Each out-of-range field of `config` is replaced
+    /// by its default, the others are kept; use
+    /// [`with_config`](Self::with_config) to be told instead.
     pub fn new(config: ReceiverConfig) -> Self {
-        Self::with_config(config).unwrap_or_else(|_| Self::empty(ReceiverConfig::default()))
+        Self::empty(config.sanitized())
     }
 
     /// An empty receiver with a validated configuration.
@@ -230,11 +262,7 @@ impl Receiver {
     }
 
     fn entry(&self, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Result<KeyEntry, Error> {
-        Ok(KeyEntry {
-            suite,
-            cipher: FrameCipher::new(suite, &derive_key_salt(suite, kid, base))?,
-            window: ReplayWindow::new(self.config.replay_window),
-        })
+        new_entry(self.config.replay_window, kid, suite, base)
     }
 
     /// Removes the key for `kid`; returns whether there was one.
@@ -289,6 +317,7 @@ impl Receiver {
             step: 0,
             base: base_key,
             kids: VecDeque::from([(0, kid)]),
+            lookahead: Vec::new(),
         });
         Ok(())
     }
@@ -366,10 +395,15 @@ impl Receiver {
         let kid = header.kid;
         let i = self.follower_index(kid).ok_or(Error::UnknownKeyId(kid))?;
         let max = self.config.max_ratchet_steps;
-        let retained = self.config.retained_ratchet_keys as usize;
-        let Some(f) = self.followers.get(i) else {
-            return Err(Error::UnknownKeyId(kid));
-        };
+        let window = self.config.replay_window;
+        let retained = u64::from(self.config.retained_ratchet_keys);
+        let Self {
+            keys,
+            followers,
+            aad: scratch,
+            ..
+        } = self;
+        let f = followers.get_mut(i).ok_or(Error::UnknownKeyId(kid))?;
         let mask = f.layout.mask();
         let ahead = f.layout.step_low_bits(kid).wrapping_sub(f.step) & mask;
         if ahead == 0 || ahead > mask / 2 {
@@ -383,51 +417,50 @@ impl Receiver {
                 max,
             });
         }
-        // Derive the chain up to the frame's step, and commit it only if the
-        // frame authenticates under the last key.
-        let mut chain: Vec<BaseKey> = Vec::with_capacity(ahead as usize);
-        let mut base = f.base.ratchet(f.suite);
-        for _ in 1..ahead {
-            let next = base.ratchet(f.suite);
-            chain.push(base);
-            base = next;
+        // `ahead <= max <= MAX_RATCHET_STEPS`, so this fits any usize.
+        let d = ahead as usize;
+        while f.lookahead.len() < d {
+            let next = f
+                .lookahead
+                .last()
+                .map_or(&f.base, |(b, _)| b)
+                .ratchet(f.suite);
+            f.lookahead.push((next, None));
         }
-        let suite = f.suite;
-        let layout = f.layout;
-        let generation = f.generation;
-        let target_step = f.step.wrapping_add(ahead);
-        let mut entry = self.entry(kid, suite, &base)?;
-        let aad = join_aad(&mut self.aad, header_bytes, metadata);
-        entry.window.check(kid, header.ctr)?;
-        entry.cipher.open(header.ctr, aad, buf, tag)?;
-        entry.window.accept(header.ctr);
-
-        // Keys of skipped steps, for their late frames, within `retained`.
-        let mut installed = Vec::with_capacity(chain.len() + 1);
-        let first_kept = (ahead as usize).saturating_sub(retained);
-        for (n, step_key) in chain.iter().enumerate().skip(first_kept) {
-            // The chain's n-th key (0-based) belongs to step previous + n + 1.
-            let step = target_step.wrapping_sub(ahead).wrapping_add(n as u64 + 1);
-            let step_kid = layout.kid(generation, step)?;
-            installed.push((step, step_kid, self.entry(step_kid, suite, step_key)?));
+        let (suite, layout, generation) = (f.suite, f.layout, f.generation);
+        let (base, slot) = f.lookahead.get_mut(d - 1).ok_or(Error::UnknownKeyId(kid))?;
+        if slot.is_none() {
+            *slot = Some(new_entry(window, kid, suite, base)?);
         }
-        installed.push((target_step, kid, entry));
+        let entry = slot.as_mut().ok_or(Error::UnknownKeyId(kid))?;
+        // Authenticate under the candidate key; only then commit the step.
+        entry.open(header, join_aad(scratch, header_bytes, metadata), buf, tag)?;
 
-        let Some(f) = self.followers.get_mut(i) else {
-            return Err(Error::UnknownKeyId(kid));
-        };
         let previous = f.step;
-        f.base = base;
-        f.step = target_step;
-        for (step, step_kid, e) in installed {
+        let target = previous.wrapping_add(ahead);
+        let mut passed: Vec<_> = f.lookahead.drain(..d).collect();
+        for (n, (step_base, step_entry)) in passed.iter_mut().enumerate() {
+            // The n-th passed key (0-based) belongs to step previous + n + 1.
+            let step = previous.wrapping_add(n as u64 + 1);
+            if target.wrapping_sub(step) >= retained {
+                continue; // skipped and too old to keep
+            }
+            let step_kid = layout.kid(generation, step)?;
+            let e = match step_entry.take() {
+                Some(e) => e,
+                None => new_entry(window, step_kid, suite, step_base)?,
+            };
             // A KID reused after 2^R steps names a new key: replace it.
             f.kids.retain(|(_, k)| *k != step_kid);
             f.kids.push_back((step, step_kid));
-            self.keys.insert(step_kid, e);
+            keys.insert(step_kid, e);
         }
-        let keys = &mut self.keys;
+        if let Some((last, _)) = passed.pop() {
+            f.base = last;
+        }
+        f.step = target;
         f.kids.retain(|&(step, k)| {
-            let keep = target_step.wrapping_sub(step) < retained as u64 || step == previous;
+            let keep = target.wrapping_sub(step) < retained || step == previous;
             if !keep {
                 keys.remove(&k);
             }
@@ -509,5 +542,86 @@ impl Receiver {
         out.truncate(start + len);
         out.drain(..start);
         Ok(out)
+    }
+}
+
+fn new_entry(window: u32, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Result<KeyEntry, Error> {
+    Ok(KeyEntry {
+        suite,
+        cipher: FrameCipher::new(suite, &derive_key_salt(suite, kid, base))?,
+        window: ReplayWindow::new(window),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::frame::{Counter, Sender};
+
+    /// Forged far-ahead KIDs derive each step's key once, not per frame.
+    #[test]
+    fn lookahead_keys_are_derived_once() {
+        let suite = CipherSuite::AesGcm128Sha256;
+        let layout = RatchetLayout::new(8).unwrap();
+        let mut r = Receiver::new(ReceiverConfig::default());
+        r.add_ratcheting_sender(suite, layout, 3, BaseKey::new(&[1; 16]).unwrap())
+            .unwrap();
+        let forged = |step| {
+            let mut f = Header {
+                kid: layout.kid(3, step).unwrap(),
+                ctr: Counter(0),
+            }
+            .encode()
+            .as_bytes()
+            .to_vec();
+            f.extend_from_slice(&[0; 32]);
+            f
+        };
+        assert_eq!(r.decrypt(b"", &forged(5)), Err(Error::AuthenticationFailed));
+        let f = &r.followers[0];
+        assert_eq!(f.lookahead.len(), 5);
+        assert_eq!(f.lookahead.iter().filter(|(_, e)| e.is_some()).count(), 1);
+        // The same and nearer forgeries add nothing but the entry they ask for.
+        for _ in 0..10 {
+            assert_eq!(r.decrypt(b"", &forged(5)), Err(Error::AuthenticationFailed));
+        }
+        assert_eq!(r.decrypt(b"", &forged(2)), Err(Error::AuthenticationFailed));
+        let f = &r.followers[0];
+        assert_eq!(f.lookahead.len(), 5);
+        assert_eq!(f.lookahead.iter().filter(|(_, e)| e.is_some()).count(), 2);
+        assert_eq!(f.step, 0);
+
+        // A genuine frame two steps ahead commits; the rest of the cache
+        // becomes the look-ahead of the new step.
+        let mut s = Sender::ratcheting(suite, layout, 3, BaseKey::new(&[1; 16]).unwrap()).unwrap();
+        s.ratchet().unwrap();
+        s.ratchet().unwrap();
+        let genuine = s.encrypt(b"", b"ok").unwrap();
+        assert_eq!(r.decrypt(b"", &genuine).unwrap(), b"ok");
+        let f = &r.followers[0];
+        assert_eq!((f.step, f.lookahead.len()), (2, 3));
+        s.ratchet().unwrap();
+        let next = s.encrypt(b"", b"next").unwrap();
+        assert_eq!(r.decrypt(b"", &next).unwrap(), b"next");
+    }
+
+    #[test]
+    fn new_keeps_valid_fields() {
+        let c = ReceiverConfig {
+            replay_window: 0,
+            max_ratchet_steps: 3,
+            retained_ratchet_keys: 2,
+        }
+        .sanitized();
+        assert_eq!(
+            (
+                c.replay_window,
+                c.max_ratchet_steps,
+                c.retained_ratchet_keys
+            ),
+            (1024, 3, 2)
+        );
     }
 }

@@ -281,6 +281,9 @@ fn field(v: u64) -> (u8, usize, u64) {
 
 /// AAD = header || metadata, built in a reused buffer (no copy when there is
 /// no metadata).
+/// AAD capacity kept between frames; larger buffers shrink back to it.
+const AAD_KEEP: usize = 16 * 1024;
+
 pub(crate) fn join_aad<'a>(
     scratch: &'a mut Vec<u8>,
     header: &'a [u8],
@@ -288,6 +291,12 @@ pub(crate) fn join_aad<'a>(
 ) -> &'a [u8] {
     if metadata.is_empty() {
         return header;
+    }
+    // One huge (perhaps forged) frame must not pin its size here for good.
+    let needed = header.len() + metadata.len();
+    if scratch.capacity() > AAD_KEEP && needed <= AAD_KEEP {
+        scratch.clear();
+        scratch.shrink_to(AAD_KEEP);
     }
     scratch.clear();
     scratch.extend_from_slice(header);
