@@ -108,6 +108,18 @@ fn byte_len(v: u64) -> usize {
     bits.div_ceil(8).max(1)
 }
 
+/// One header field: its config nibble, its length after the config byte
+/// (0 when the value sits in the nibble) and its value left-aligned in a
+/// big-endian word.
+fn field(v: u64) -> (u8, usize, u64) {
+    if v < 8 {
+        // v < 8 fits the 3-bit field.
+        return (v as u8, 0, 0);
+    }
+    let n = byte_len(v); // 1..=8
+    (0x08 | (n as u8 - 1), n, v << (64 - 8 * n))
+}
+
 /// Length of the header for these values, without encoding it.
 pub(crate) fn encoded_len(kid: Kid, ctr: Counter) -> usize {
     let field = |v: u64| if v < 8 { 0 } else { byte_len(v) };
@@ -118,29 +130,28 @@ impl Header {
     /// Encodes the header in its unique minimal form.
     pub fn encode(&self) -> EncodedHeader {
         let mut bytes = [0u8; MAX_HEADER_LEN];
-        let mut len = 1;
-        let mut config = 0u8;
-        for (value, shift) in [(self.kid.0, 4u8), (self.ctr.0, 0u8)] {
-            if value < 8 {
-                // value < 8 fits the 3-bit field.
-                config |= (value as u8) << shift;
-            } else {
-                let n = byte_len(value);
-                // n is 1..=8, so n - 1 fits the 3-bit field.
-                config |= (0x08 | (n as u8 - 1)) << shift;
-                let be = value.to_be_bytes();
-                for (dst, src) in bytes.iter_mut().skip(len).zip(be.iter().skip(8 - n)) {
-                    *dst = *src;
-                }
-                len += n;
-            }
-        }
-        bytes[0] = config;
+        let len = self.write_wide(&mut bytes).unwrap_or(1);
         EncodedHeader {
             bytes,
             // len <= 17.
             len: len as u8,
         }
+    }
+
+    /// Writes the header at the start of `out` with three fixed-size stores
+    /// and returns its length, or `None` if `out` is shorter than
+    /// [`MAX_HEADER_LEN`]. Bytes of `out` after the header may be
+    /// overwritten. The sender writes headers this way straight into the
+    /// frame: no byte-by-byte build and no length-dependent copy.
+    pub(crate) fn write_wide(&self, out: &mut [u8]) -> Option<usize> {
+        let (kid_nibble, kid_len, kid_word) = field(self.kid.0);
+        let (ctr_nibble, ctr_len, ctr_word) = field(self.ctr.0);
+        let (config, rest) = out.get_mut(..MAX_HEADER_LEN)?.split_first_mut()?;
+        *config = (kid_nibble << 4) | ctr_nibble;
+        rest.get_mut(..8)?.copy_from_slice(&kid_word.to_be_bytes());
+        rest.get_mut(kid_len..kid_len + 8)?
+            .copy_from_slice(&ctr_word.to_be_bytes());
+        Some(1 + kid_len + ctr_len)
     }
 
     /// Decodes a header from the start of `bytes`; returns it and its length.
@@ -197,6 +208,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn wide_write_needs_room_for_the_longest_header() {
+        let h = Header {
+            kid: Kid(1),
+            ctr: Counter(2),
+        };
+        assert_eq!(h.write_wide(&mut [0; MAX_HEADER_LEN - 1]), None);
+        let mut out = [0xee; MAX_HEADER_LEN];
+        assert_eq!(h.write_wide(&mut out), Some(1));
+        assert_eq!(out[0], 0x12);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::aead::{FrameCipher, Tag};
 use super::error::Error;
-use super::header::{Counter, EncodedHeader, Header, Kid, MAX_HEADER_LEN, encoded_len};
+use super::header::{Counter, EncodedHeader, Header, Kid, encoded_len};
 use super::key::{BaseKey, derive_key_salt};
 use super::ratchet::RatchetLayout;
 use super::suite::CipherSuite;
@@ -220,7 +220,7 @@ impl Sender {
         let ctr = Counter(self.next.ok_or(Error::CounterExhausted)?);
         // Only the frame's own bytes are written, never past `needed`.
         let out = out.get_mut(..needed).unwrap_or_default();
-        let hl = match put_header(self.kid, ctr, out) {
+        let hl = match (Header { kid: self.kid, ctr }).write_wide(out) {
             Some(hl) => hl,
             None => {
                 let header = Header { kid: self.kid, ctr }.encode();
@@ -251,39 +251,11 @@ impl Sender {
     }
 }
 
-/// Writes the header of (`kid`, `ctr`) at the start of `out` with three
-/// fixed-size stores and returns its length, or `None` if `out` is shorter
-/// than [`MAX_HEADER_LEN`] (the caller then copies an [`EncodedHeader`]).
-/// Bytes of `out` after the header may be overwritten. The bytes are those
-/// of [`Header::encode`]; this only avoids its byte-by-byte build and the
-/// length-dependent copy, ~20 ns a frame.
-fn put_header(kid: Kid, ctr: Counter, out: &mut [u8]) -> Option<usize> {
-    let (kid_nibble, kid_len, kid_word) = field(kid.0);
-    let (ctr_nibble, ctr_len, ctr_word) = field(ctr.0);
-    let (config, rest) = out.get_mut(..MAX_HEADER_LEN)?.split_first_mut()?;
-    *config = (kid_nibble << 4) | ctr_nibble;
-    rest.get_mut(..8)?.copy_from_slice(&kid_word.to_be_bytes());
-    rest.get_mut(kid_len..kid_len + 8)?
-        .copy_from_slice(&ctr_word.to_be_bytes());
-    Some(1 + kid_len + ctr_len)
-}
-
-/// One header field: its config nibble, its length after the config byte
-/// (0 when the value sits in the nibble) and its value left-aligned in a
-/// big-endian word.
-fn field(v: u64) -> (u8, usize, u64) {
-    if v < 8 {
-        return (v as u8, 0, 0);
-    }
-    let n = (64 - v.leading_zeros() as usize).div_ceil(8); // 1..=8
-    (0x08 | (n as u8 - 1), n, v << (64 - 8 * n))
-}
-
-/// AAD = header || metadata, built in a reused buffer (no copy when there is
-/// no metadata).
 /// AAD capacity kept between frames; larger buffers shrink back to it.
 const AAD_KEEP: usize = 16 * 1024;
 
+/// AAD = header || metadata, built in a reused buffer (no copy when there is
+/// no metadata).
 pub(crate) fn join_aad<'a>(
     scratch: &'a mut Vec<u8>,
     header: &'a [u8],
@@ -308,37 +280,6 @@ pub(crate) fn join_aad<'a>(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn put_header_matches_encode() {
-        let values = [
-            0,
-            1,
-            7,
-            8,
-            0xff,
-            0x100,
-            0xffff,
-            0x1_0000,
-            1 << 55,
-            1 << 56,
-            u64::MAX,
-        ];
-        for kid in values {
-            for ctr in values {
-                let want = Header {
-                    kid: Kid(kid),
-                    ctr: Counter(ctr),
-                }
-                .encode();
-                let mut out = [0xeeu8; MAX_HEADER_LEN];
-                let n = put_header(Kid(kid), Counter(ctr), &mut out);
-                assert_eq!(n, Some(want.len()), "kid {kid} ctr {ctr}");
-                assert_eq!(&out[..want.len()], want.as_bytes(), "kid {kid} ctr {ctr}");
-                assert_eq!(put_header(Kid(kid), Counter(ctr), &mut out[..16]), None);
-            }
-        }
-    }
 
     #[test]
     fn encrypt_into_writes_only_the_frame() {
