@@ -7,7 +7,8 @@
 //!
 //! Today it holds the [`frame`] layer: RFC 9605 SFrame with every registered
 //! cipher suite, per-key replay windows, the §5.1 sender-key ratchet and a
-//! codec-aware media mode for WebRTC encoded frames.
+//! codec-aware media mode for WebRTC encoded frames; and [`call`]: the 1:1
+//! call handshake, security code and key continuity that feed it keys.
 //!
 //! ```
 //! use callseal_core::frame::{BaseKey, CipherSuite, Kid, Receiver, ReceiverConfig, Sender};
@@ -22,4 +23,5 @@
 //! # Ok::<(), callseal_core::frame::Error>(())
 //! ```
 
+pub mod call;
 pub mod frame;

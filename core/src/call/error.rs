@@ -1,0 +1,98 @@
+//! The error types of 1:1 calls.
+
+use super::message::MessageType;
+use crate::frame;
+
+/// Everything that can end or refuse a 1:1 call handshake.
+///
+/// Any error returned by [`CallSession::handle`](super::CallSession::handle)
+/// aborts the session: it moves to [`CallState::Failed`](super::CallState)
+/// and every later call returns [`CallError::SessionFailed`]. The caller
+/// starts a new call.
+///
+/// ```
+/// use callseal_core::call::{CallError, CallSession, IdentityKeyPair};
+///
+/// let bob = IdentityKeyPair::from_bytes([1; 32]);
+/// // A Commit cut short after its type byte.
+/// let result = CallSession::respond_random(&bob, "bob", &[0x01, 0x01]);
+/// assert!(matches!(result, Err(CallError::Malformed(_))));
+/// // Version 2 does not exist.
+/// let result = CallSession::respond_random(&bob, "bob", &[0x02; 100]);
+/// assert!(matches!(result, Err(CallError::UnsupportedVersion(2))));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// A message is too short, too long, of an unknown type, or carries an
+    /// invalid field (empty or non-UTF-8 user id, low-order public key).
+    #[error("malformed message: {0}")]
+    Malformed(&'static str),
+    /// The message's version byte is not 0x01.
+    #[error("unsupported protocol version 0x{0:02x}")]
+    UnsupportedVersion(u8),
+    /// A well-formed message that this session does not expect now: wrong
+    /// type for the role or state, a repeat, or a reflected message.
+    #[error("unexpected {received:?} message (expected {expected:?})")]
+    UnexpectedMessage {
+        /// The type of the message received.
+        received: MessageType,
+        /// The type the session waited for; `None` once established.
+        expected: Option<MessageType>,
+    },
+    /// The message belongs to another session (its `session_id` differs).
+    #[error("message belongs to another session")]
+    SessionMismatch,
+    /// The initiator's ephemeral key does not match its commitment.
+    #[error("revealed ephemeral key does not match the commitment")]
+    CommitmentMismatch,
+    /// A key-confirmation MAC did not verify.
+    #[error("key confirmation failed")]
+    BadMac,
+    /// The session failed earlier; start a new call.
+    #[error("the session has failed; start a new call")]
+    SessionFailed,
+    /// A user id is empty or longer than 255 bytes.
+    #[error("user ids must be 1 to 255 bytes")]
+    InvalidUserId,
+    /// The operation needs an established session.
+    #[error("the session is not established")]
+    NotEstablished,
+    /// The media keys were already taken out of this session.
+    #[error("the media keys were already taken")]
+    MediaTaken,
+    /// The entropy source failed.
+    #[error("no randomness available")]
+    Entropy,
+    /// The identity store failed.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The frame layer refused a key or suite.
+    #[error(transparent)]
+    Frame(#[from] frame::Error),
+}
+
+/// Errors of an [`IdentityStore`](super::IdentityStore).
+///
+/// ```
+/// use callseal_core::call::{FileIdentityStore, IdentityError};
+///
+/// let path = std::env::temp_dir().join("callseal-doc-corrupt-store.json");
+/// std::fs::write(&path, b"{ not json")?;
+/// assert!(matches!(FileIdentityStore::open(&path), Err(IdentityError::Corrupt(_))));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// Reading or writing the store failed.
+    #[error("identity store I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store file is not valid JSON of the expected shape.
+    #[error("identity store is corrupt: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    /// A stored key is not 64 hex digits.
+    #[error("identity store holds an invalid key for a peer")]
+    InvalidKey,
+}

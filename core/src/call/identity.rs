@@ -1,0 +1,77 @@
+//! A user's long-term X25519 identity key (PROTOCOL.md §3.2).
+
+use core::fmt;
+
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use super::entropy::Entropy;
+use super::error::CallError;
+
+/// A long-term X25519 identity key pair, persisted by the app.
+///
+/// The secret is zeroized on drop and never printed.
+///
+/// ```
+/// use callseal_core::call::IdentityKeyPair;
+///
+/// let key = IdentityKeyPair::generate()?;
+/// let again = IdentityKeyPair::from_bytes(*key.to_bytes());
+/// assert_eq!(key.public_key(), again.public_key());
+/// assert!(!format!("{key:?}").contains(&format!("{:?}", *key.to_bytes())));
+/// # Ok::<(), callseal_core::call::CallError>(())
+/// ```
+#[derive(Clone)]
+pub struct IdentityKeyPair {
+    secret: StaticSecret,
+    public: [u8; 32],
+}
+
+impl IdentityKeyPair {
+    /// A fresh key pair from the operating system's random number generator.
+    ///
+    /// # Errors
+    /// [`CallError::Entropy`] if no randomness is available.
+    pub fn generate() -> Result<Self, CallError> {
+        Self::generate_with(&mut super::OsEntropy)
+    }
+
+    /// A fresh key pair from `entropy`.
+    ///
+    /// # Errors
+    /// [`CallError::Entropy`] if the source fails.
+    pub fn generate_with<E: Entropy + ?Sized>(entropy: &mut E) -> Result<Self, CallError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        entropy.fill(&mut bytes[..])?;
+        Ok(Self::from_bytes(*bytes))
+    }
+
+    /// The key pair for a stored 32-byte secret (any 32 bytes; X25519 clamps).
+    pub fn from_bytes(secret: [u8; 32]) -> Self {
+        let secret = StaticSecret::from(secret);
+        let public = PublicKey::from(&secret).to_bytes();
+        Self { secret, public }
+    }
+
+    /// The secret, for the app to persist; wiped when the returned value drops.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.secret.to_bytes())
+    }
+
+    /// The public key, as sent in the handshake and kept in identity stores.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    pub(crate) fn secret(&self) -> &StaticSecret {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for IdentityKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdentityKeyPair { public: ")?;
+        self.public.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+        f.write_str(", secret: [redacted] }")
+    }
+}

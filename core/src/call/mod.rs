@@ -1,0 +1,49 @@
+//! 1:1 calls: an authenticated X25519 key agreement over untrusted
+//! signalling, the 20-digit security code, key continuity and the media keys
+//! (PROTOCOL.md §3).
+//!
+//! - [`CallSession`]: the sans-IO handshake, initiator or responder.
+//! - [`SecurityCode`]: the code both screens show.
+//! - [`IdentityKeyPair`], [`IdentityStore`] ([`MemoryIdentityStore`],
+//!   [`FileIdentityStore`]): long-term keys and what the app remembers.
+//! - [`Entropy`]: where randomness comes from ([`OsEntropy`] in production).
+//!
+//! The initiator commits to its ephemeral key before it sees the responder's,
+//! so a man in the middle gets one guess at equal codes, not a search. Every
+//! secret comes from HKDF-SHA-256 over the whole transcript.
+//!
+//! ```
+//! use callseal_core::call::{CallSession, CallState, IdentityKeyPair, MemoryIdentityStore};
+//! use callseal_core::frame::CipherSuite;
+//!
+//! let (alice, bob) = (IdentityKeyPair::generate()?, IdentityKeyPair::generate()?);
+//! let mut store = MemoryIdentityStore::new();
+//! let (mut a, commit) = CallSession::initiate_random(&alice, "alice", CipherSuite::AesGcm128Sha256)?;
+//! let (mut b, response) = CallSession::respond_random(&bob, "bob", &commit)?;
+//! let reveal = a.handle(&response, &mut store)?.ok_or("no reveal")?;
+//! let confirm = b.handle(&reveal, &mut store)?.ok_or("no confirm")?;
+//! a.handle(&confirm, &mut store)?;
+//! assert_eq!(a.security_code(), b.security_code());
+//! assert_eq!(b.state(), CallState::Encrypted);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod entropy;
+mod error;
+mod identity;
+mod message;
+mod schedule;
+mod security_code;
+mod session;
+mod store;
+
+pub use entropy::{Entropy, OsEntropy};
+pub use error::{CallError, IdentityError};
+pub use identity::IdentityKeyPair;
+pub use message::{MessageType, SessionId};
+pub use security_code::{SECURITY_CODE_LEN, SecurityCode};
+pub use session::{
+    CallSession, CallState, INITIATOR_GENERATION, Indicator, MEDIA_RATCHET_BITS, PeerStatus,
+    RESPONDER_GENERATION, Role,
+};
+pub use store::{FileIdentityStore, IdentityStore, MemoryIdentityStore, StoredIdentity};
