@@ -1,7 +1,7 @@
-//! `callseal demo`: Alice sends encrypted media frames to Bob through a relay
+//! `callseal demo frames`: Alice sends encrypted media frames to Bob through a relay
 //! that drops, reorders, replays and tampers with them, while Alice's key
-//! ratchets forward. Until 1:1 calls land, the two share a fresh random
-//! sender key as if a key exchange had run.
+//! ratchets forward. The two share a fresh random sender key, as if a key
+//! exchange had run: this demo shows the frame layer alone.
 
 use callseal_core::frame::{
     BaseKey, CipherSuite, Error, RatchetLayout, Receiver, ReceiverConfig, Sender,
@@ -10,9 +10,10 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::num::parse_u16;
+use crate::rng::Rng;
 
 #[derive(Args)]
-pub(crate) struct DemoArgs {
+pub(crate) struct FramesArgs {
     /// Media frames Alice sends.
     #[arg(long, default_value_t = 300)]
     frames: u32,
@@ -51,31 +52,7 @@ struct Report {
     relay_saw_plaintext: bool,
 }
 
-/// SplitMix64: a small deterministic generator for the relay's behaviour.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-
-pub(crate) fn run(args: &DemoArgs) -> Result<(), String> {
+pub(crate) fn run(args: &FramesArgs) -> Result<(), String> {
     if !(0.0..=1.0).contains(&args.loss) {
         return Err("--loss must be within 0..=1".into());
     }
@@ -221,5 +198,4 @@ fn print_text(r: &Report) {
         "  relay saw plaintext {}",
         if r.relay_saw_plaintext { "YES" } else { "no" }
     );
-    println!("1:1 calls with a 20-digit security code arrive with the calls issue.");
 }

@@ -1,8 +1,10 @@
 //! `callseal`: demos, and the frame tool for debugging and interop.
 
 mod demo;
+mod demo_call;
 mod frame_cmd;
 mod num;
+mod rng;
 
 use std::process::ExitCode;
 
@@ -18,17 +20,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the demo: two endpoints exchange encrypted media over an untrusted relay.
-    Demo(demo::DemoArgs),
+    /// Run a demo: by default a whole 1:1 call over an untrusted relay.
+    Demo(DemoArgs),
     /// Encrypt or decrypt one RFC 9605 SFrame ciphertext.
     #[command(subcommand)]
     Frame(frame_cmd::FrameCommand),
 }
 
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct DemoArgs {
+    #[command(subcommand)]
+    kind: Option<DemoKind>,
+    #[command(flatten)]
+    call: demo_call::CallArgs,
+}
+
+#[derive(Subcommand)]
+enum DemoKind {
+    /// A 1:1 call: handshake, security codes, encrypted media with rekeying (the default).
+    Call(demo_call::CallArgs),
+    /// The frame layer alone: SFrame through a lossy, hostile relay.
+    Frames(demo::FramesArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo(args) => demo::run(&args),
+        Command::Demo(args) => match args.kind {
+            Some(DemoKind::Call(call)) => demo_call::run(&call),
+            Some(DemoKind::Frames(frames)) => demo::run(&frames),
+            None => demo_call::run(&args.call),
+        },
         Command::Frame(cmd) => frame_cmd::run(cmd),
     };
     match result {

@@ -160,10 +160,70 @@ fn failures_exit_1_with_one_line() {
     }
 }
 
+fn call_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["demo", "call", "--json"];
+    all.extend_from_slice(args);
+    let o = callseal(&all);
+    assert!(o.status.success(), "{o:?}");
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+fn is_code(s: &str) -> bool {
+    let groups: Vec<&str> = s.split(' ').collect();
+    groups.len() == 4
+        && groups
+            .iter()
+            .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[test]
+fn demo_call_json_contract() {
+    let v = call_json(&["--loss", "0.2", "--rekey-every", "400", "--frames", "2000"]);
+    for key in [
+        "alice_code",
+        "bob_code",
+        "codes_match",
+        "frames_sent",
+        "frames_delivered",
+        "frames_decrypted",
+        "frames_rejected",
+        "rekeys",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert!(is_code(v["alice_code"].as_str().unwrap()), "{v}");
+    assert_eq!(v["alice_code"], v["bob_code"]);
+    assert_eq!(v["codes_match"], true);
+    assert_eq!(v["frames_sent"], 2000);
+    assert_eq!(v["frames_decrypted"], v["frames_delivered"]);
+    assert_eq!(v["frames_rejected"], 0);
+    assert_eq!(v["rekeys"], 4);
+    let delivered = v["frames_delivered"].as_u64().unwrap();
+    assert!(delivered < 2000 && delivered > 1400, "{v}");
+    assert_eq!(v["relay_saw_plaintext"], false);
+}
+
+#[test]
+fn demo_call_mitm_makes_codes_differ_and_seeds_differ() {
+    let mitm = call_json(&["--mitm", "--seed", "9"]);
+    assert_eq!(mitm["codes_match"], false);
+    assert_ne!(mitm["alice_code"], mitm["bob_code"]);
+    let (one, two) = (call_json(&["--seed", "1"]), call_json(&["--seed", "2"]));
+    assert_ne!(one["alice_code"], two["alice_code"]);
+    assert_eq!(call_json(&["--seed", "1"])["alice_code"], one["alice_code"]);
+    // Unseeded calls are fresh.
+    assert_ne!(call_json(&[])["alice_code"], call_json(&[])["alice_code"]);
+    // `callseal demo` alone runs the call.
+    let o = callseal(&["demo"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stdout(&o).contains("codes match"), "{}", stdout(&o));
+}
+
 #[test]
 fn demo_json_contract() {
     let o = callseal(&[
         "demo",
+        "frames",
         "--seed",
         "7",
         "--frames",
@@ -185,6 +245,7 @@ fn demo_json_contract() {
     // Same seed, same run.
     let again = callseal(&[
         "demo",
+        "frames",
         "--seed",
         "7",
         "--frames",

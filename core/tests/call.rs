@@ -203,7 +203,7 @@ fn happy_path_codes_states_and_media_both_ways() {
 
     for s in [&a, &b] {
         assert_eq!(s.state(), CallState::Encrypted);
-        assert_eq!(s.indicator(), Indicator::Lock);
+        assert_eq!(s.indicator(), Indicator::LockAndShield);
         assert_eq!(s.peer_status(), Some(PeerStatus::New));
     }
     let code = a.security_code().unwrap();
@@ -677,7 +677,7 @@ fn continuity_new_verified_known_and_changed() {
     b.mark_verified(&mut sb).unwrap();
     assert_eq!(
         (a.state(), a.indicator()),
-        (CallState::Verified, Indicator::LockAndShield)
+        (CallState::Verified, Indicator::LockAndShieldVerified)
     );
     assert_eq!(b.state(), CallState::Verified);
     assert!(sa.get("bob").unwrap().unwrap().verified);
@@ -687,7 +687,7 @@ fn continuity_new_verified_known_and_changed() {
     for s in [&a, &b] {
         assert_eq!(s.peer_status(), Some(PeerStatus::Known { verified: true }));
         assert_eq!(s.state(), CallState::Verified);
-        assert_eq!(s.indicator(), Indicator::LockAndShield);
+        assert_eq!(s.indicator(), Indicator::LockAndShieldVerified);
     }
 
     // Bob's key changes (new device or an attacker): flagged, not verified.
@@ -696,7 +696,7 @@ fn continuity_new_verified_known_and_changed() {
     assert_eq!(a.peer_status(), Some(PeerStatus::Changed));
     assert_eq!(
         (a.state(), a.indicator()),
-        (CallState::Encrypted, Indicator::Lock)
+        (CallState::Encrypted, Indicator::LockAndShield)
     );
     assert_eq!(b.peer_status(), Some(PeerStatus::Known { verified: true }));
     assert_eq!(

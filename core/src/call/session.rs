@@ -43,8 +43,8 @@ pub enum Role {
 /// ```
 /// use callseal_core::call::{CallState, Indicator};
 ///
-/// assert_eq!(CallState::Verified.indicator(), Indicator::LockAndShield);
-/// assert_eq!(CallState::Encrypted.indicator(), Indicator::Lock);
+/// assert_eq!(CallState::Verified.indicator(), Indicator::LockAndShieldVerified);
+/// assert_eq!(CallState::Encrypted.indicator(), Indicator::LockAndShield);
 /// assert_eq!(CallState::Negotiating.indicator(), Indicator::Hidden);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,33 +64,36 @@ impl CallState {
     pub fn indicator(self) -> Indicator {
         match self {
             Self::Negotiating | Self::Failed => Indicator::Hidden,
-            Self::Encrypted => Indicator::Lock,
-            Self::Verified => Indicator::LockAndShield,
+            Self::Encrypted => Indicator::LockAndShield,
+            Self::Verified => Indicator::LockAndShieldVerified,
         }
     }
 }
 
-/// The encryption indicator next to the call.
+/// The encryption indicator next to the call: the lock-and-shield shows
+/// whenever the call is end-to-end encrypted, and says whether the codes
+/// were compared.
 ///
 /// ```
 /// use callseal_core::call::Indicator;
 ///
-/// assert!(Indicator::LockAndShield.shows_lock());
-/// assert!(!Indicator::Hidden.shows_lock());
+/// assert!(Indicator::LockAndShield.shows_lock_and_shield());
+/// assert!(Indicator::LockAndShieldVerified.shows_lock_and_shield());
+/// assert!(!Indicator::Hidden.shows_lock_and_shield());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Indicator {
     /// Nothing: not (yet) end-to-end encrypted.
     Hidden,
-    /// A lock: end-to-end encrypted, codes not compared.
-    Lock,
-    /// A lock and a shield: end-to-end encrypted and verified.
+    /// Lock-and-shield: end-to-end encrypted, codes not (yet) compared.
     LockAndShield,
+    /// Lock-and-shield, verified: the codes were compared now or before.
+    LockAndShieldVerified,
 }
 
 impl Indicator {
-    /// Whether the lock is shown (end-to-end encryption established).
-    pub fn shows_lock(self) -> bool {
+    /// Whether the lock-and-shield shows (end-to-end encryption established).
+    pub fn shows_lock_and_shield(self) -> bool {
         !matches!(self, Self::Hidden)
     }
 }
