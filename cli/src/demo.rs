@@ -9,7 +9,7 @@ use callseal_core::frame::{
 use clap::Args;
 use serde::Serialize;
 
-use crate::num::parse_u16;
+use crate::DemoOptions;
 use crate::rng::Rng;
 
 #[derive(Args)]
@@ -23,15 +23,8 @@ pub(crate) struct FramesArgs {
     /// Ratchet Alice's key forward every N frames (0: never).
     #[arg(long, default_value_t = 100)]
     rekey_every: u32,
-    /// Cipher suite, decimal or 0x-hex.
-    #[arg(long, default_value = "0x0004", value_parser = parse_u16)]
-    suite: u16,
-    /// Deterministic run (relay behaviour and key); without it, a fresh random key.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    common: DemoOptions,
 }
 
 #[derive(Serialize, Default)]
@@ -56,8 +49,8 @@ pub(crate) fn run(args: &FramesArgs) -> Result<(), String> {
     if !(0.0..=1.0).contains(&args.loss) {
         return Err("--loss must be within 0..=1".into());
     }
-    let suite = CipherSuite::from_id(args.suite).map_err(|e| e.to_string())?;
-    let seed = match args.seed {
+    let suite = CipherSuite::from_id(args.common.suite).map_err(|e| e.to_string())?;
+    let seed = match args.common.seed {
         Some(s) => s,
         None => {
             let mut b = [0u8; 8];
@@ -67,7 +60,7 @@ pub(crate) fn run(args: &FramesArgs) -> Result<(), String> {
     };
     let mut rng = Rng(seed);
     let mut key = zeroize::Zeroizing::new([0u8; 32]);
-    if args.seed.is_some() {
+    if args.common.seed.is_some() {
         rng.fill(&mut key[..]);
     } else {
         getrandom::fill(&mut key[..]).map_err(|e| e.to_string())?;
@@ -163,7 +156,7 @@ pub(crate) fn run(args: &FramesArgs) -> Result<(), String> {
     }
     r.lost_to_key_changes = r.frames_delivered - r.frames_decrypted;
 
-    if args.json {
+    if args.common.json {
         println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
     } else {
         print_text(&r);

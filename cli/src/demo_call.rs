@@ -12,7 +12,7 @@ use callseal_core::frame::{CipherSuite, Receiver, Sender};
 use clap::Args;
 use serde::Serialize;
 
-use crate::num::parse_u16;
+use crate::DemoOptions;
 use crate::rng::Rng;
 
 #[derive(Args)]
@@ -29,15 +29,8 @@ pub(crate) struct CallArgs {
     /// The relay runs its own handshake with each side and re-encrypts.
     #[arg(long)]
     mitm: bool,
-    /// Cipher suite for the media, decimal or 0x-hex.
-    #[arg(long, default_value = "0x0004", value_parser = parse_u16)]
-    suite: u16,
-    /// Deterministic run; without it, a fresh random call.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    common: DemoOptions,
 }
 
 #[derive(Serialize, Default)]
@@ -109,15 +102,15 @@ pub(crate) fn run(args: &CallArgs) -> Result<(), String> {
     if !(0.0..=1.0).contains(&args.loss) {
         return Err("--loss must be within 0..=1".into());
     }
-    let suite = CipherSuite::from_id(args.suite).map_err(err)?;
+    let suite = CipherSuite::from_id(args.common.suite).map_err(err)?;
     let mut os = OsEntropy;
-    let mut seeded = SeededEntropy(Rng(args.seed.unwrap_or(0)));
-    let entropy: &mut dyn Entropy = if args.seed.is_some() {
+    let mut seeded = SeededEntropy(Rng(args.common.seed.unwrap_or(0)));
+    let entropy: &mut dyn Entropy = if args.common.seed.is_some() {
         &mut seeded
     } else {
         &mut os
     };
-    let mut relay_rng = Rng(match args.seed {
+    let mut relay_rng = Rng(match args.common.seed {
         Some(s) => s ^ 0x5eed,
         None => {
             let mut b = [0u8; 8];
@@ -223,7 +216,7 @@ pub(crate) fn run(args: &CallArgs) -> Result<(), String> {
     // A man in the middle decrypts everything it relays: that is the point
     // of the demo. An honest relay must have seen ciphertext only.
     r.relay_saw_plaintext |= args.mitm;
-    if args.json {
+    if args.common.json {
         println!("{}", serde_json::to_string(&r).map_err(err)?);
     } else {
         print_text(&r, suite);

@@ -36,6 +36,20 @@ struct DemoArgs {
     call: demo_call::CallArgs,
 }
 
+/// Options every demo takes.
+#[derive(clap::Args)]
+struct DemoOptions {
+    /// Cipher suite for the media, decimal or 0x-hex.
+    #[arg(long, default_value = "0x0004", value_parser = num::parse_u16)]
+    suite: u16,
+    /// Deterministic run (keys and relay behaviour); without it, a fresh random one.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum DemoKind {
     /// A 1:1 call: handshake, security codes, encrypted media with rekeying (the default).
