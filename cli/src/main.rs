@@ -4,7 +4,9 @@ mod demo;
 mod demo_call;
 mod frame_cmd;
 mod num;
+mod policy_cmd;
 mod rng;
+mod vectors;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,10 @@ enum Command {
     /// Encrypt or decrypt one RFC 9605 SFrame ciphertext.
     #[command(subcommand)]
     Frame(frame_cmd::FrameCommand),
+    /// Administer end-to-end encryption policies and evaluate decisions.
+    Policy(policy_cmd::PolicyArgs),
+    /// Write the cross-target conformance files from fixed inputs.
+    Vectors(vectors::VectorsArgs),
 }
 
 #[derive(clap::Args)]
@@ -67,6 +73,8 @@ fn main() -> ExitCode {
             None => demo_call::run(&args.call),
         },
         Command::Frame(cmd) => frame_cmd::run(cmd),
+        Command::Policy(args) => policy_cmd::run(args),
+        Command::Vectors(args) => vectors::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,4 +24,7 @@
 //! ```
 
 pub mod call;
+mod error_kind;
 pub mod frame;
+
+pub use error_kind::ErrorKind;

@@ -1,0 +1,1 @@
+//! callseal-ffi: the UniFFI wrapper of callseal-core (issue #6).

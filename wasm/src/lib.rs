@@ -1,0 +1,1 @@
+//! callseal-wasm: the wasm-bindgen wrapper of callseal-core (issue #5).
