@@ -52,3 +52,62 @@ impl Entropy for OsEntropy {
         getrandom::fill(dest).map_err(|_| CallError::Entropy)
     }
 }
+
+/// Entropy that replays bytes given up front, then fails.
+///
+/// For conformance files and tests only: a handshake driven by it is fully
+/// determined by its inputs, so every target can replay it and must produce
+/// the same messages and code. Never use it for a real call: anyone who
+/// knows the bytes knows the keys.
+///
+/// ```
+/// use callseal_core::call::{CallError, Entropy, ScriptedEntropy};
+///
+/// let mut entropy = ScriptedEntropy::new(vec![1, 2, 3]);
+/// let mut two = [0u8; 2];
+/// entropy.fill(&mut two)?;
+/// assert_eq!(two, [1, 2]);
+/// assert_eq!(entropy.remaining(), 1);
+/// assert!(matches!(entropy.fill(&mut two), Err(CallError::Entropy)));
+/// # Ok::<(), CallError>(())
+/// ```
+pub struct ScriptedEntropy {
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    used: usize,
+}
+
+impl ScriptedEntropy {
+    /// A source that hands out `bytes` in order.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes: zeroize::Zeroizing::new(bytes),
+            used: 0,
+        }
+    }
+
+    /// How many bytes are left.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.used
+    }
+}
+
+impl core::fmt::Debug for ScriptedEntropy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ScriptedEntropy")
+            .field("bytes", &"[redacted]")
+            .field("remaining", &self.remaining())
+            .finish()
+    }
+}
+
+impl Entropy for ScriptedEntropy {
+    /// Fills `dest` from the script; fails without consuming anything when
+    /// fewer than `dest.len()` bytes remain.
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
+        let end = self.used.checked_add(dest.len()).ok_or(CallError::Entropy)?;
+        let src = self.bytes.get(self.used..end).ok_or(CallError::Entropy)?;
+        dest.copy_from_slice(src);
+        self.used = end;
+        Ok(())
+    }
+}

@@ -37,7 +37,7 @@ mod security_code;
 mod session;
 mod store;
 
-pub use entropy::{Entropy, OsEntropy};
+pub use entropy::{Entropy, OsEntropy, ScriptedEntropy};
 pub use error::{CallError, IdentityError};
 pub use identity::IdentityKeyPair;
 pub use message::{MessageType, SessionId};
