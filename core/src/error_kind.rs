@@ -152,6 +152,7 @@ impl crate::call::CallError {
             CallError::Entropy => ErrorKind::Entropy,
             CallError::Identity(_) => ErrorKind::Storage,
             CallError::Frame(err) => err.kind(),
+            CallError::PolicyForbids(_) => ErrorKind::PolicyForbids,
         }
     }
 }

@@ -26,5 +26,6 @@
 pub mod call;
 mod error_kind;
 pub mod frame;
+pub mod policy;
 
 pub use error_kind::ErrorKind;

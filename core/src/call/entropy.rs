@@ -104,7 +104,10 @@ impl Entropy for ScriptedEntropy {
     /// Fills `dest` from the script; fails without consuming anything when
     /// fewer than `dest.len()` bytes remain.
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
-        let end = self.used.checked_add(dest.len()).ok_or(CallError::Entropy)?;
+        let end = self
+            .used
+            .checked_add(dest.len())
+            .ok_or(CallError::Entropy)?;
         let src = self.bytes.get(self.used..end).ok_or(CallError::Entropy)?;
         dest.copy_from_slice(src);
         self.used = end;

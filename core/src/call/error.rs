@@ -70,6 +70,10 @@ pub enum CallError {
     /// The frame layer refused a key or suite.
     #[error(transparent)]
     Frame(#[from] frame::Error),
+    /// The policy decision does not allow an end-to-end encrypted call
+    /// (docs/POLICY.md); the reason says why.
+    #[error("end-to-end encryption is not allowed for this call: {0}")]
+    PolicyForbids(crate::policy::Reason),
 }
 
 /// Errors of an [`IdentityStore`](super::IdentityStore).

@@ -15,6 +15,7 @@ use super::schedule::{self, Secret32, Secrets};
 use super::security_code::SecurityCode;
 use super::store::{IdentityStore, StoredIdentity};
 use crate::frame::{BaseKey, CipherSuite, RatchetLayout, Receiver, ReceiverConfig, Sender};
+use crate::policy::{CallDecision, CallFeature, FeatureUnavailable, gate_call_feature};
 
 /// `R` of the media ratchet: the low 8 bits of a KID count ratchet steps.
 pub const MEDIA_RATCHET_BITS: u8 = 8;
@@ -326,6 +327,81 @@ impl CallSession {
         commit: &[u8],
     ) -> Result<(Self, Vec<u8>), CallError> {
         Self::respond(identity, uid, commit, &mut OsEntropy)
+    }
+
+    /// [`initiate`](Self::initiate), but only under a policy decision that
+    /// allows an end-to-end encrypted call: the call takes its mode from the
+    /// decision (docs/POLICY.md).
+    ///
+    /// # Errors
+    /// [`CallError::PolicyForbids`] with the decision's reason when it does
+    /// not allow end-to-end encryption; otherwise as [`initiate`](Self::initiate).
+    ///
+    /// ```
+    /// use callseal_core::call::{CallError, CallSession, IdentityKeyPair, OsEntropy};
+    /// use callseal_core::frame::CipherSuite;
+    /// use callseal_core::policy::{PolicyDocument, Reason};
+    ///
+    /// let doc = PolicyDocument::new(); // Global policy: Disabled
+    /// let decision = doc.evaluate_call("alice", "bob");
+    /// let alice = IdentityKeyPair::from_bytes([1; 32]);
+    /// let result = CallSession::initiate_with_policy(
+    ///     &decision, &alice, "alice", CipherSuite::AesGcm128Sha256, &mut OsEntropy,
+    /// );
+    /// assert!(matches!(result, Err(CallError::PolicyForbids(Reason::PolicyDisabled))));
+    /// ```
+    pub fn initiate_with_policy<E: Entropy + ?Sized>(
+        decision: &CallDecision,
+        identity: &IdentityKeyPair,
+        uid: &str,
+        suite: CipherSuite,
+        entropy: &mut E,
+    ) -> Result<(Self, Vec<u8>), CallError> {
+        require_e2ee(decision)?;
+        Self::initiate(identity, uid, suite, entropy)
+    }
+
+    /// [`respond`](Self::respond), but only under a policy decision that
+    /// allows an end-to-end encrypted call.
+    ///
+    /// # Errors
+    /// [`CallError::PolicyForbids`] with the decision's reason when it does
+    /// not allow end-to-end encryption; otherwise as [`respond`](Self::respond).
+    pub fn respond_with_policy<E: Entropy + ?Sized>(
+        decision: &CallDecision,
+        identity: &IdentityKeyPair,
+        uid: &str,
+        commit: &[u8],
+        entropy: &mut E,
+    ) -> Result<(Self, Vec<u8>), CallError> {
+        require_e2ee(decision)?;
+        Self::respond(identity, uid, commit, entropy)
+    }
+
+    /// Whether `feature` may run during this call. A session exists only
+    /// for an end-to-end encrypted call, so the gated features are refused
+    /// with the same error a [`CallDecision`] gives.
+    ///
+    /// # Errors
+    /// [`FeatureUnavailable::Call`] for a feature unavailable in end-to-end
+    /// encrypted calls.
+    ///
+    /// ```
+    /// use callseal_core::call::{CallSession, IdentityKeyPair};
+    /// use callseal_core::frame::CipherSuite;
+    /// use callseal_core::policy::{CallFeature, FeatureUnavailable};
+    ///
+    /// let alice = IdentityKeyPair::from_bytes([1; 32]);
+    /// let (session, _commit) = CallSession::initiate_random(&alice, "alice", CipherSuite::AesGcm128Sha256)?;
+    /// assert_eq!(
+    ///     session.check_feature(CallFeature::CallTransfer),
+    ///     Err(FeatureUnavailable::Call(CallFeature::CallTransfer))
+    /// );
+    /// assert_eq!(session.check_feature(CallFeature::Chat), Ok(()));
+    /// # Ok::<(), callseal_core::call::CallError>(())
+    /// ```
+    pub fn check_feature(&self, feature: CallFeature) -> Result<(), FeatureUnavailable> {
+        gate_call_feature(true, feature)
     }
 
     /// Processes one received message and returns the message to send, if
@@ -650,4 +726,13 @@ fn establish(
         code,
         media: Some(media),
     })
+}
+
+/// Refuses unless `decision` allows an end-to-end encrypted call.
+fn require_e2ee(decision: &CallDecision) -> Result<(), CallError> {
+    if decision.e2ee {
+        Ok(())
+    } else {
+        Err(CallError::PolicyForbids(decision.reason))
+    }
 }

@@ -1,0 +1,101 @@
+//! The error of policy administration.
+
+use crate::ErrorKind;
+
+/// Everything policy administration and policy documents can refuse.
+///
+/// ```
+/// use callseal_core::ErrorKind;
+/// use callseal_core::policy::{PolicyDocument, PolicyError};
+///
+/// let mut doc = PolicyDocument::new();
+/// let err = doc.remove_policy("Global").unwrap_err();
+/// assert!(matches!(err, PolicyError::GlobalIsPermanent));
+/// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// No policy has this identity.
+    #[error("no policy named {0:?}")]
+    UnknownPolicy(String),
+    /// A policy with this identity exists already.
+    #[error("a policy named {0:?} exists already")]
+    PolicyExists(String),
+    /// The Global policy cannot be removed.
+    #[error("the Global policy cannot be removed")]
+    GlobalIsPermanent,
+    /// The policy is still granted and cannot be removed.
+    #[error("policy {policy:?} is still granted to {holder}; unassign it first")]
+    PolicyInUse {
+        /// The policy.
+        policy: String,
+        /// Who holds it, e.g. `user "alice"`.
+        holder: String,
+    },
+    /// A policy name, user id or group name is empty, too long, or uses
+    /// characters it may not.
+    #[error("invalid {what} {value:?}: {rule}")]
+    InvalidName {
+        /// What was named: `policy name`, `user`, `group`.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A value is not one of the allowed ones.
+    #[error("invalid {what} {value:?}; allowed values: {allowed}")]
+    InvalidValue {
+        /// What the value was for.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The allowed values, comma-separated.
+        allowed: &'static str,
+    },
+    /// Group ranks start at 1.
+    #[error("group ranks start at 1 (1 is the highest)")]
+    InvalidRank,
+    /// Another group holds this rank.
+    #[error("rank {rank} is already held by group {group:?}")]
+    RankTaken {
+        /// The rank asked for.
+        rank: u32,
+        /// The group holding it.
+        group: String,
+    },
+    /// The document's version is not one this library reads.
+    #[error("unsupported policy document version {0} (this library reads version 1)")]
+    UnsupportedVersion(u64),
+    /// The document does not parse or breaks an invariant.
+    #[error("the policy document is corrupt: {0}")]
+    Corrupt(String),
+    /// Reading or writing the store failed.
+    #[error("policy store I/O on {path}: {source}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PolicyError {
+    /// The stable [`ErrorKind`] of this error.
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            PolicyError::UnknownPolicy(_)
+            | PolicyError::PolicyExists(_)
+            | PolicyError::GlobalIsPermanent
+            | PolicyError::PolicyInUse { .. }
+            | PolicyError::InvalidName { .. }
+            | PolicyError::InvalidValue { .. }
+            | PolicyError::InvalidRank
+            | PolicyError::RankTaken { .. } => ErrorKind::InvalidArgument,
+            PolicyError::UnsupportedVersion(_) | PolicyError::Corrupt(_) => ErrorKind::Malformed,
+            PolicyError::Io { .. } => ErrorKind::Storage,
+        }
+    }
+}
