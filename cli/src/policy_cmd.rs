@@ -1,10 +1,477 @@
-//! `callseal policy`: the admin CLI over a JSON policy store (issue #4).
+//! `callseal policy`: the admin CLI over a JSON policy store
+//! (docs/POLICY.md). It parses arguments and prints; every rule is in
+//! `callseal_core::policy`.
+
+use std::path::PathBuf;
+
+use callseal_core::policy::{
+    E2eeSetting, Participant, Platform, Policy, PolicyDocument, PolicySource, PolicyStore,
+    PolicyUpdate, UserState, UserUpdate,
+};
+use clap::{Args, Subcommand, ValueEnum};
 
 /// Arguments of `callseal policy`.
-#[derive(clap::Args)]
-pub(crate) struct PolicyArgs {}
+#[derive(Args)]
+pub(crate) struct PolicyArgs {
+    /// The policy store file [default: $XDG_CONFIG_HOME/callseal/policies.json,
+    /// else ~/.config/callseal/policies.json].
+    #[arg(long, global = true, value_name = "PATH")]
+    store: Option<PathBuf>,
+    #[command(subcommand)]
+    command: PolicyCommand,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Create a named policy (both settings Disabled unless given).
+    New(PolicyFields),
+    /// Change a policy's settings or description (Global included).
+    Set(PolicyFields),
+    /// Show one policy, or all of them.
+    Get {
+        /// The policy to show; all when absent.
+        #[arg(long)]
+        identity: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a named policy that nobody holds (Global cannot be removed).
+    Remove {
+        /// The policy to remove.
+        #[arg(long)]
+        identity: String,
+    },
+    /// Grant a policy to a user, a ranked group or the tenant, or unassign one.
+    Grant(GrantArgs),
+    /// Show or change a user's settings, groups and compliance recording.
+    User(UserArgs),
+    /// Decide whether a call or meeting is end-to-end encrypted.
+    #[command(subcommand)]
+    Evaluate(EvaluateCommand),
+}
+
+#[derive(Args)]
+struct PolicyFields {
+    /// `Global` or the policy's name.
+    #[arg(long)]
+    identity: String,
+    /// CallingEndtoEndEncryptionEnabledType.
+    #[arg(long, value_name = "V")]
+    calling: Option<Setting>,
+    /// MeetingEndToEndEncryption.
+    #[arg(long, value_name = "V")]
+    meeting: Option<Setting>,
+    /// Description.
+    #[arg(long, value_name = "T")]
+    description: Option<String>,
+}
+
+/// E2eeSetting as the command line spells it.
+#[derive(Clone, Copy, ValueEnum)]
+enum Setting {
+    #[value(name = "Disabled")]
+    Disabled,
+    #[value(name = "DisabledUserOverride")]
+    DisabledUserOverride,
+}
+
+impl From<Setting> for E2eeSetting {
+    fn from(s: Setting) -> Self {
+        match s {
+            Setting::Disabled => E2eeSetting::Disabled,
+            Setting::DisabledUserOverride => E2eeSetting::DisabledUserOverride,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+impl From<OnOff> for bool {
+    fn from(v: OnOff) -> bool {
+        matches!(v, OnOff::On)
+    }
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["user", "group", "global"])))]
+struct GrantArgs {
+    /// The policy to grant.
+    #[arg(
+        long,
+        required_unless_present = "unassign",
+        conflicts_with = "unassign"
+    )]
+    policy: Option<String>,
+    /// Remove the user's or group's grant instead.
+    #[arg(long, conflicts_with = "global")]
+    unassign: bool,
+    /// Grant to (or unassign) this user directly.
+    #[arg(long, value_name = "U")]
+    user: Option<String>,
+    /// Grant to (or unassign) this group; granting needs --rank.
+    #[arg(long, value_name = "G")]
+    group: Option<String>,
+    /// The group's rank: 1 is the highest.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "group",
+        conflicts_with = "unassign"
+    )]
+    rank: Option<u32>,
+    /// Grant to the tenant: users without a direct or group grant get it.
+    #[arg(long)]
+    global: bool,
+}
+
+#[derive(Args)]
+struct UserArgs {
+    /// The user.
+    #[arg(long, value_name = "U")]
+    user: String,
+    /// Replace the user's groups (comma-separated; empty for none).
+    #[arg(long, value_name = "G1,G2", value_delimiter = ',')]
+    groups: Option<Vec<String>>,
+    /// The user's "End-to-end encrypted calls" setting.
+    #[arg(long)]
+    e2ee_calls: Option<OnOff>,
+    /// Whether the user is under compliance recording.
+    #[arg(long)]
+    compliance_recording: Option<OnOff>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum EvaluateCommand {
+    /// A 1:1 call.
+    Call {
+        /// The caller.
+        #[arg(long, value_name = "U")]
+        caller: String,
+        /// The callee.
+        #[arg(long, value_name = "V")]
+        callee: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A meeting, with its participants in the order they join.
+    Meeting {
+        /// The organizer.
+        #[arg(long, value_name = "U")]
+        organizer: String,
+        /// Whether the organizer turned end-to-end encryption on for the meeting.
+        #[arg(long)]
+        e2ee: OnOff,
+        /// A participant, `user` or `user:platform` (platform: desktop-windows,
+        /// desktop-mac, ios, android, web, vdi, cvi, rooms-windows,
+        /// rooms-android, surface-hub; default desktop-windows).
+        #[arg(long = "participant", value_name = "U[:PLATFORM]", value_parser = parse_participant)]
+        participants: Vec<Participant>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_participant(s: &str) -> Result<Participant, String> {
+    let (user, platform) = match s.split_once(':') {
+        Some((user, platform)) => (user, platform.parse().map_err(|e| format!("{e}"))?),
+        None => (s, Platform::DesktopWindows),
+    };
+    callseal_core::policy::check_principal("user", user).map_err(|e| e.to_string())?;
+    Ok(Participant::new(user, platform))
+}
 
 /// Runs one policy command.
-pub(crate) fn run(_args: PolicyArgs) -> Result<(), String> {
-    Err("policy administration is not built yet".to_owned())
+pub(crate) fn run(args: PolicyArgs) -> Result<(), String> {
+    let store = PolicyStore::new(match args.store {
+        Some(path) => path,
+        None => default_store()?,
+    });
+    let fail = |e: callseal_core::policy::PolicyError| e.to_string();
+    match args.command {
+        PolicyCommand::New(fields) => {
+            let policy = store
+                .update(|doc| {
+                    let policy = apply(Policy::named(&fields.identity)?, &fields);
+                    doc.create_policy(policy.clone())?;
+                    Ok(policy)
+                })
+                .map_err(fail)?;
+            print!("{}", policy_text(&policy));
+        }
+        PolicyCommand::Set(fields) => {
+            let policy = store
+                .update(|doc| {
+                    let update = PolicyUpdate {
+                        calling: fields.calling.map(Into::into),
+                        meeting: fields.meeting.map(Into::into),
+                        description: fields.description.clone(),
+                    };
+                    Ok(doc.update_policy(&fields.identity, update)?.clone())
+                })
+                .map_err(fail)?;
+            print!("{}", policy_text(&policy));
+        }
+        PolicyCommand::Get { identity, json } => {
+            let doc = store.load().map_err(fail)?;
+            let policies: Vec<&Policy> = match &identity {
+                Some(name) => vec![doc.policy(name).map_err(fail)?],
+                None => doc.policies().collect(),
+            };
+            if json {
+                let value = match identity {
+                    Some(_) => serde_json::to_string_pretty(&policies[0]),
+                    None => serde_json::to_string_pretty(&policies),
+                };
+                println!("{}", value.map_err(|e| e.to_string())?);
+            } else {
+                let blocks: Vec<String> = policies.into_iter().map(policy_text).collect();
+                print!("{}", blocks.join("\n"));
+            }
+        }
+        PolicyCommand::Remove { identity } => {
+            store
+                .update(|doc| doc.remove_policy(&identity))
+                .map_err(fail)?;
+            println!("removed policy {identity}");
+        }
+        PolicyCommand::Grant(grant) => println!("{}", run_grant(&store, grant)?),
+        PolicyCommand::User(user) => {
+            let update = UserUpdate {
+                groups: user
+                    .groups
+                    .map(|g| g.into_iter().filter(|g| !g.is_empty()).collect()),
+                e2ee_calls: user.e2ee_calls.map(Into::into),
+                compliance_recording: user.compliance_recording.map(Into::into),
+            };
+            let changes = update != UserUpdate::default();
+            let (state, doc) = if changes {
+                store
+                    .update(|doc| Ok((doc.update_user(&user.user, update)?, doc.clone())))
+                    .map_err(fail)?
+            } else {
+                let doc = store.load().map_err(fail)?;
+                (doc.user(&user.user), doc)
+            };
+            print_user(&doc, &user.user, &state, user.json)?;
+        }
+        PolicyCommand::Evaluate(EvaluateCommand::Call {
+            caller,
+            callee,
+            json,
+        }) => {
+            let doc = store.load().map_err(fail)?;
+            let decision = doc.evaluate_call(&caller, &callee);
+            if json {
+                println!("{}", to_json(&decision)?);
+            } else {
+                println!("e2ee: {}", yes_no(decision.e2ee));
+                println!(
+                    "reason: {} ({})",
+                    decision.reason,
+                    decision.reason.describe()
+                );
+                println!(
+                    "unavailable features: {}",
+                    list(decision.unavailable_features())
+                );
+                println!(
+                    "available, not end-to-end encrypted: {}",
+                    list(decision.not_end_to_end_encrypted())
+                );
+            }
+        }
+        PolicyCommand::Evaluate(EvaluateCommand::Meeting {
+            organizer,
+            e2ee,
+            participants,
+            json,
+        }) => {
+            let doc = store.load().map_err(fail)?;
+            let decision = doc.evaluate_meeting(&organizer, e2ee.into(), &participants);
+            if json {
+                println!("{}", to_json(&decision)?);
+            } else {
+                println!("e2ee: {}", yes_no(decision.e2ee));
+                println!(
+                    "reason: {} ({})",
+                    decision.reason,
+                    decision.reason.describe()
+                );
+                println!("admitted: {}", list(&decision.admitted));
+                let refused: Vec<String> = decision
+                    .refused
+                    .iter()
+                    .map(|r| format!("{} ({})", r.user, r.reason))
+                    .collect();
+                println!("refused: {}", list(&refused));
+                println!(
+                    "unavailable features: {}",
+                    list(decision.unavailable_features())
+                );
+                println!(
+                    "available, not end-to-end encrypted: {}",
+                    list(decision.not_end_to_end_encrypted())
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_grant(store: &PolicyStore, grant: GrantArgs) -> Result<String, String> {
+    let fail = |e: callseal_core::policy::PolicyError| e.to_string();
+    if grant.unassign {
+        return store
+            .update(|doc| {
+                Ok(match (&grant.user, &grant.group) {
+                    (Some(user), _) => match doc.unassign_user(user) {
+                        Some(p) => format!("unassigned policy {p} from user {user}"),
+                        None => format!("user {user} had no direct policy"),
+                    },
+                    (None, Some(group)) => match doc.unassign_group(group) {
+                        Some(g) => format!("unassigned policy {} from group {group}", g.policy),
+                        None => format!("group {group} had no policy"),
+                    },
+                    (None, None) => String::new(),
+                })
+            })
+            .map_err(fail);
+    }
+    let policy = grant.policy.unwrap_or_default();
+    if grant.group.is_some() && grant.rank.is_none() {
+        usage_error("granting to a group needs --rank N (1 is the highest)");
+    }
+    store
+        .update(|doc| {
+            Ok(match (&grant.user, &grant.group, grant.rank) {
+                (Some(user), _, _) => {
+                    doc.grant_user(user, &policy)?;
+                    format!("granted policy {policy} to user {user}")
+                }
+                (None, Some(group), Some(rank)) => {
+                    doc.grant_group(group, &policy, rank)?;
+                    format!("granted policy {policy} to group {group} at rank {rank}")
+                }
+                _ => {
+                    doc.grant_tenant(&policy)?;
+                    format!("granted policy {policy} to the tenant")
+                }
+            })
+        })
+        .map_err(fail)
+}
+
+/// Exits with status 2, as clap does for other usage errors.
+fn usage_error(message: &str) -> ! {
+    clap::Error::raw(
+        clap::error::ErrorKind::MissingRequiredArgument,
+        format!("{message}\n"),
+    )
+    .exit()
+}
+
+fn apply(policy: Policy, fields: &PolicyFields) -> Policy {
+    let mut policy = policy;
+    if let Some(calling) = fields.calling {
+        policy = policy.with_calling(calling.into());
+    }
+    if let Some(meeting) = fields.meeting {
+        policy = policy.with_meeting(meeting.into());
+    }
+    if let Some(description) = &fields.description {
+        policy = policy.with_description(description.clone());
+    }
+    policy
+}
+
+fn policy_text(policy: &Policy) -> String {
+    format!(
+        "Identity                             : {}\n\
+         CallingEndtoEndEncryptionEnabledType : {}\n\
+         MeetingEndToEndEncryption            : {}\n\
+         Description                          : {}\n",
+        policy.identity, policy.calling, policy.meeting, policy.description
+    )
+}
+
+fn print_user(
+    doc: &PolicyDocument,
+    user: &str,
+    state: &UserState,
+    json: bool,
+) -> Result<(), String> {
+    let (policy, source) = doc.effective_policy(user);
+    let source = match source {
+        PolicySource::Direct => "direct".to_owned(),
+        PolicySource::Group(group) => format!("group {group}"),
+        PolicySource::Tenant => "tenant".to_owned(),
+    };
+    if json {
+        let value = serde_json::json!({
+            "user": user,
+            "e2ee_calls": state.e2ee_calls,
+            "groups": state.groups,
+            "compliance_recording": state.compliance_recording,
+            "effective_policy": policy.identity,
+            "policy_source": source,
+        });
+        println!("{}", to_json(&value)?);
+    } else {
+        println!("user: {user}");
+        println!("e2ee calls: {}", on_off(state.e2ee_calls));
+        println!("groups: {}", list(&state.groups.iter().collect::<Vec<_>>()));
+        println!(
+            "compliance recording: {}",
+            on_off(state.compliance_recording)
+        );
+        println!("effective policy: {} ({source})", policy.identity);
+    }
+    Ok(())
+}
+
+fn default_store() -> Result<PathBuf, String> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| PathBuf::from(home).join(".config"))
+        })
+        .ok_or("no config folder ($XDG_CONFIG_HOME and $HOME are unset); pass --store PATH")?;
+    Ok(config.join("callseal").join("policies.json"))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
 }

@@ -1,0 +1,691 @@
+//! The rules of docs/POLICY.md, one table row at a time.
+
+use callseal_core::ErrorKind;
+use callseal_core::call::{CallError, CallSession, IdentityKeyPair, OsEntropy};
+use callseal_core::frame::CipherSuite;
+use callseal_core::policy::{
+    CallFeature, E2eeSetting, FeatureUnavailable, MAX_E2EE_MEETING_PARTICIPANTS, MeetingFeature,
+    Participant, Platform, Policy, PolicyDocument, PolicyError, PolicySource, PolicyStore,
+    PolicyUpdate, Reason, UserUpdate,
+};
+use proptest::prelude::*;
+
+const ALLOW: E2eeSetting = E2eeSetting::DisabledUserOverride;
+const DENY: E2eeSetting = E2eeSetting::Disabled;
+
+fn user(doc: &mut PolicyDocument, name: &str, e2ee: bool, recording: bool, groups: &[&str]) {
+    doc.update_user(
+        name,
+        UserUpdate {
+            groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
+            e2ee_calls: Some(e2ee),
+            compliance_recording: Some(recording),
+        },
+    )
+    .unwrap();
+}
+
+fn set_global(doc: &mut PolicyDocument, calling: E2eeSetting, meeting: E2eeSetting) {
+    doc.update_policy(
+        "Global",
+        PolicyUpdate {
+            calling: Some(calling),
+            meeting: Some(meeting),
+            description: None,
+        },
+    )
+    .unwrap();
+}
+
+// --- policies and assignments -------------------------------------------------
+
+#[test]
+fn global_always_exists_starts_disabled_and_cannot_be_removed() {
+    let mut doc = PolicyDocument::new();
+    let global = doc.policy("Global").unwrap();
+    assert_eq!((global.calling, global.meeting), (DENY, DENY));
+    assert!(matches!(
+        doc.remove_policy("Global"),
+        Err(PolicyError::GlobalIsPermanent)
+    ));
+    assert!(doc.policy("Global").is_ok());
+    // Global cannot be created again, in any letter case.
+    for name in ["Global", "global", "GLOBAL"] {
+        assert!(
+            doc.create_policy(Policy::global().with_description(name))
+                .is_err()
+        );
+        assert!(Policy::named(name).is_err(), "{name}");
+    }
+}
+
+#[test]
+fn policies_are_created_changed_listed_and_removed() {
+    let mut doc = PolicyDocument::new();
+    doc.create_policy(Policy::named("Pilot").unwrap().with_calling(ALLOW))
+        .unwrap();
+    assert!(matches!(
+        doc.create_policy(Policy::named("Pilot").unwrap()),
+        Err(PolicyError::PolicyExists(_))
+    ));
+    let updated = doc
+        .update_policy(
+            "Pilot",
+            PolicyUpdate {
+                meeting: Some(ALLOW),
+                description: Some("pilot".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .clone();
+    assert_eq!(updated.calling, ALLOW, "unset fields are kept");
+    assert_eq!(updated.meeting, ALLOW);
+    assert_eq!(updated.description, "pilot");
+    let names: Vec<_> = doc.policies().map(|p| p.identity.as_str()).collect();
+    assert_eq!(names, ["Global", "Pilot"]);
+    assert!(matches!(
+        doc.update_policy("Nope", PolicyUpdate::default()),
+        Err(PolicyError::UnknownPolicy(n)) if n == "Nope"
+    ));
+    assert_eq!(doc.remove_policy("Pilot").unwrap().identity, "Pilot");
+    assert!(matches!(
+        doc.remove_policy("Pilot"),
+        Err(PolicyError::UnknownPolicy(_))
+    ));
+}
+
+#[test]
+fn a_granted_policy_cannot_be_removed() {
+    let holders: [(&str, fn(&mut PolicyDocument)); 3] = [
+        ("user", |d| d.grant_user("alice", "P").unwrap()),
+        ("group", |d| d.grant_group("g", "P", 1).unwrap()),
+        ("tenant", |d| d.grant_tenant("P").unwrap()),
+    ];
+    for (holder, grant) in holders {
+        let mut doc = PolicyDocument::new();
+        doc.create_policy(Policy::named("P").unwrap()).unwrap();
+        grant(&mut doc);
+        let err = doc.remove_policy("P").unwrap_err();
+        assert!(
+            matches!(err, PolicyError::PolicyInUse { .. }),
+            "{holder}: {err}"
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    }
+}
+
+#[test]
+fn grants_to_unknown_policies_and_bad_names_are_refused() {
+    let mut doc = PolicyDocument::new();
+    assert!(matches!(
+        doc.grant_user("alice", "Nope"),
+        Err(PolicyError::UnknownPolicy(_))
+    ));
+    assert!(matches!(
+        doc.grant_group("g", "Nope", 1),
+        Err(PolicyError::UnknownPolicy(_))
+    ));
+    assert!(matches!(
+        doc.grant_tenant("Nope"),
+        Err(PolicyError::UnknownPolicy(_))
+    ));
+    for bad in ["", " alice", "a,b", "a:b", "tab\t", &"x".repeat(256)] {
+        assert!(
+            matches!(
+                doc.grant_user(bad, "Global"),
+                Err(PolicyError::InvalidName { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    for bad in ["", "a/b", " lead", "trail ", &"x".repeat(65)] {
+        assert!(Policy::named(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn group_ranks_start_at_one_and_are_unique() {
+    let mut doc = PolicyDocument::new();
+    doc.create_policy(Policy::named("A").unwrap()).unwrap();
+    assert!(matches!(
+        doc.grant_group("g1", "A", 0),
+        Err(PolicyError::InvalidRank)
+    ));
+    doc.grant_group("g1", "A", 1).unwrap();
+    assert!(matches!(
+        doc.grant_group("g2", "A", 1),
+        Err(PolicyError::RankTaken { rank: 1, group }) if group == "g1"
+    ));
+    // A group may be granted again at its own rank, or move to a free one.
+    doc.grant_group("g1", "Global", 1).unwrap();
+    doc.grant_group("g1", "A", 5).unwrap();
+    doc.grant_group("g2", "A", 1).unwrap();
+    assert_eq!(doc.group_policies()["g1"].rank, 5);
+}
+
+/// Effective policy: direct, else best-ranked group with a grant, else tenant.
+#[test]
+fn effective_policy_table() {
+    let mut doc = PolicyDocument::new();
+    for name in ["Direct", "Rank1", "Rank2", "Tenant"] {
+        doc.create_policy(Policy::named(name).unwrap()).unwrap();
+    }
+    doc.grant_group("high", "Rank1", 1).unwrap();
+    doc.grant_group("low", "Rank2", 2).unwrap();
+    user(&mut doc, "direct", false, false, &["high", "low"]);
+    doc.grant_user("direct", "Direct").unwrap();
+    user(&mut doc, "both", false, false, &["low", "high"]);
+    user(&mut doc, "low-only", false, false, &["low"]);
+    user(
+        &mut doc,
+        "ungranted-group",
+        false,
+        false,
+        &["nobody-granted-this"],
+    );
+
+    let rows: [(&str, &str, PolicySource); 5] = [
+        ("direct", "Direct", PolicySource::Direct),
+        ("both", "Rank1", PolicySource::Group("high".into())),
+        ("low-only", "Rank2", PolicySource::Group("low".into())),
+        ("ungranted-group", "Global", PolicySource::Tenant),
+        ("stranger", "Global", PolicySource::Tenant),
+    ];
+    for (who, policy, source) in &rows {
+        let (got, got_source) = doc.effective_policy(who);
+        assert_eq!(
+            (got.identity.as_str(), &got_source),
+            (*policy, source),
+            "{who}"
+        );
+    }
+
+    // A tenant grant replaces Global for everyone without a closer grant.
+    doc.grant_tenant("Tenant").unwrap();
+    assert_eq!(doc.effective_policy("stranger").0.identity, "Tenant");
+    assert_eq!(doc.effective_policy("both").0.identity, "Rank1");
+    // Unassigning falls back one level at a time.
+    assert_eq!(doc.unassign_user("direct").as_deref(), Some("Direct"));
+    assert_eq!(doc.effective_policy("direct").0.identity, "Rank1");
+    assert!(doc.unassign_group("high").is_some());
+    assert_eq!(doc.effective_policy("direct").0.identity, "Rank2");
+    assert!(doc.unassign_group("low").is_some());
+    assert_eq!(doc.effective_policy("direct").0.identity, "Tenant");
+    assert_eq!(doc.unassign_user("direct"), None);
+    doc.grant_tenant("Global").unwrap();
+    assert_eq!(doc.effective_policy("direct").0.identity, "Global");
+}
+
+// --- 1:1 call decisions ---------------------------------------------------------
+
+/// One side of a call: its effective policy's calling setting, its own
+/// setting, compliance recording.
+type Side = (E2eeSetting, bool, bool);
+
+fn call_doc(a: Side, b: Side) -> PolicyDocument {
+    let mut doc = PolicyDocument::new();
+    doc.create_policy(Policy::named("A").unwrap().with_calling(a.0))
+        .unwrap();
+    doc.create_policy(Policy::named("B").unwrap().with_calling(b.0))
+        .unwrap();
+    doc.grant_user("a", "A").unwrap();
+    doc.grant_user("b", "B").unwrap();
+    user(&mut doc, "a", a.1, a.2, &[]);
+    user(&mut doc, "b", b.1, b.2, &[]);
+    doc
+}
+
+#[test]
+fn call_decision_table() {
+    let ok: Side = (ALLOW, true, false);
+    let rows: [(Side, Side, Reason); 9] = [
+        (ok, ok, Reason::Ok),
+        ((DENY, true, false), ok, Reason::PolicyDisabled),
+        (ok, (DENY, true, false), Reason::PolicyDisabled),
+        ((ALLOW, false, false), ok, Reason::UserSettingOff),
+        (ok, (ALLOW, false, false), Reason::UserSettingOff),
+        ((ALLOW, true, true), ok, Reason::ComplianceRecording),
+        (ok, (ALLOW, true, true), Reason::ComplianceRecording),
+        // The policy comes first, then the setting, then recording.
+        ((DENY, false, true), ok, Reason::PolicyDisabled),
+        ((ALLOW, false, true), ok, Reason::UserSettingOff),
+    ];
+    for (a, b, reason) in rows {
+        let decision = call_doc(a, b).evaluate_call("a", "b");
+        assert_eq!(decision.reason, reason, "{a:?} {b:?}");
+        assert_eq!(decision.e2ee, reason == Reason::Ok);
+    }
+}
+
+#[test]
+fn call_gating_follows_the_decision() {
+    let ok: Side = (ALLOW, true, false);
+    let e2ee = call_doc(ok, ok).evaluate_call("a", "b");
+    let plain = call_doc((DENY, true, false), ok).evaluate_call("a", "b");
+    let gated = [
+        "live-captions",
+        "transcription",
+        "call-transfer",
+        "call-merge",
+        "call-park",
+        "consult-then-transfer",
+        "transfer-to-another-device",
+        "add-participant",
+        "recording",
+    ];
+    let codes: Vec<_> = e2ee
+        .unavailable_features()
+        .iter()
+        .map(|f| f.code())
+        .collect();
+    assert_eq!(codes, gated);
+    for feature in CallFeature::ALL {
+        let expect_refused = gated.contains(&feature.code());
+        assert_eq!(
+            e2ee.check_feature(*feature),
+            if expect_refused {
+                Err(FeatureUnavailable::Call(*feature))
+            } else {
+                Ok(())
+            }
+        );
+        assert_eq!(plain.check_feature(*feature), Ok(()));
+    }
+    assert!(plain.unavailable_features().is_empty());
+    let open: Vec<_> = e2ee
+        .not_end_to_end_encrypted()
+        .iter()
+        .map(|f| f.code())
+        .collect();
+    assert_eq!(open, ["chat", "reactions"]);
+    let json = serde_json::to_value(e2ee).unwrap();
+    assert_eq!(json["e2ee"], true);
+    assert_eq!(json["reason"], "ok");
+    assert_eq!(json["unavailable_features"].as_array().unwrap().len(), 9);
+    assert_eq!(json["not_end_to_end_encrypted"][0], "chat");
+}
+
+fn setting() -> impl Strategy<Value = E2eeSetting> {
+    prop_oneof![Just(DENY), Just(ALLOW)]
+}
+
+proptest! {
+    /// The decision does not depend on who calls whom, whatever the grants.
+    #[test]
+    fn call_decision_is_symmetric(
+        a in (setting(), any::<bool>(), any::<bool>()),
+        b in (setting(), any::<bool>(), any::<bool>()),
+        group_a in proptest::option::of(setting()),
+        tenant in setting(),
+    ) {
+        let mut doc = call_doc(a, b);
+        if let Some(g) = group_a {
+            doc.unassign_user("a");
+            doc.create_policy(Policy::named("G").unwrap().with_calling(g)).unwrap();
+            doc.grant_group("ga", "G", 1).unwrap();
+            doc.update_user("a", UserUpdate { groups: Some(vec!["ga".into()]), ..Default::default() }).unwrap();
+        }
+        doc.create_policy(Policy::named("T").unwrap().with_calling(tenant)).unwrap();
+        doc.grant_tenant("T").unwrap();
+        prop_assert_eq!(doc.evaluate_call("a", "b"), doc.evaluate_call("b", "a"));
+        prop_assert_eq!(doc.evaluate_call("a", "stranger"), doc.evaluate_call("stranger", "a"));
+    }
+}
+
+#[test]
+fn call_session_takes_its_mode_from_the_decision() {
+    let identity = IdentityKeyPair::from_bytes([7; 32]);
+    let suite = CipherSuite::AesGcm128Sha256;
+    let ok: Side = (ALLOW, true, false);
+    for (a, reason) in [
+        ((DENY, true, false), Reason::PolicyDisabled),
+        ((ALLOW, false, false), Reason::UserSettingOff),
+        ((ALLOW, true, true), Reason::ComplianceRecording),
+    ] {
+        let decision = call_doc(a, ok).evaluate_call("a", "b");
+        let err =
+            CallSession::initiate_with_policy(&decision, &identity, "a", suite, &mut OsEntropy)
+                .err()
+                .unwrap();
+        assert!(matches!(err, CallError::PolicyForbids(r) if r == reason));
+        assert_eq!(err.kind(), ErrorKind::PolicyForbids);
+        let err = CallSession::respond_with_policy(&decision, &identity, "b", &[1], &mut OsEntropy)
+            .err()
+            .unwrap();
+        assert!(matches!(err, CallError::PolicyForbids(r) if r == reason));
+    }
+    let decision = call_doc(ok, ok).evaluate_call("a", "b");
+    let (session, _commit) =
+        CallSession::initiate_with_policy(&decision, &identity, "a", suite, &mut OsEntropy)
+            .unwrap();
+    // The session refuses exactly what the decision refuses, with the same error.
+    for feature in CallFeature::ALL {
+        assert_eq!(
+            session.check_feature(*feature),
+            decision.check_feature(*feature)
+        );
+    }
+}
+
+// --- meeting decisions ----------------------------------------------------------
+
+fn meeting_doc(meeting: E2eeSetting) -> PolicyDocument {
+    let mut doc = PolicyDocument::new();
+    doc.create_policy(Policy::named("M").unwrap().with_meeting(meeting))
+        .unwrap();
+    doc.grant_user("org", "M").unwrap();
+    doc
+}
+
+#[test]
+fn meeting_mode_table() {
+    let rows = [
+        (ALLOW, true, Reason::Ok),
+        (ALLOW, false, Reason::OrganizerSettingOff),
+        (DENY, true, Reason::PolicyDisabled),
+        (DENY, false, Reason::PolicyDisabled),
+    ];
+    for (policy, on, reason) in rows {
+        let doc = meeting_doc(policy);
+        let decision = doc.evaluate_meeting("org", on, &[Participant::new("x", Platform::Web)]);
+        assert_eq!(decision.reason, reason, "{policy:?} {on}");
+        assert_eq!(decision.e2ee, reason == Reason::Ok);
+        if !decision.e2ee {
+            // Without E2EE everyone is admitted and nothing is gated.
+            assert_eq!(decision.admitted, ["x"]);
+            assert!(decision.refused.is_empty());
+            assert!(decision.unavailable_features().is_empty());
+        }
+    }
+    // Only the organizer's policy counts: a participant's Disabled policy
+    // does not stop them joining.
+    let mut doc = meeting_doc(ALLOW);
+    doc.create_policy(Policy::named("Off").unwrap()).unwrap();
+    doc.grant_user("p", "Off").unwrap();
+    let decision = doc.evaluate_meeting("org", true, &[Participant::new("p", Platform::Ios)]);
+    assert_eq!(decision.admitted, ["p"]);
+}
+
+#[test]
+fn meeting_admission_table() {
+    let mut doc = meeting_doc(ALLOW);
+    user(&mut doc, "recorded", true, true, &[]);
+    let rows = [
+        (Platform::DesktopWindows, Reason::Ok),
+        (Platform::DesktopMac, Reason::Ok),
+        (Platform::Ios, Reason::Ok),
+        (Platform::Android, Reason::Ok),
+        (Platform::Web, Reason::UnsupportedPlatform),
+        (Platform::Vdi, Reason::UnsupportedPlatform),
+        (Platform::Cvi, Reason::UnsupportedPlatform),
+        (Platform::RoomsWindows, Reason::UnsupportedPlatform),
+        (Platform::RoomsAndroid, Reason::UnsupportedPlatform),
+        (Platform::SurfaceHub, Reason::UnsupportedPlatform),
+    ];
+    assert_eq!(rows.len(), Platform::ALL.len());
+    for (platform, reason) in rows {
+        assert_eq!(
+            doc.admit(&Participant::new("u", platform), 0),
+            reason,
+            "{platform}"
+        );
+        // Compliance recording refuses on any platform, and is named first.
+        assert_eq!(
+            doc.admit(&Participant::new("recorded", platform), 0),
+            Reason::ComplianceRecording
+        );
+    }
+}
+
+#[test]
+fn an_e2ee_meeting_admits_at_most_200() {
+    let doc = meeting_doc(ALLOW);
+    let mut participants: Vec<_> = (0..205)
+        .map(|i| Participant::new(format!("u{i}"), Platform::Android))
+        .collect();
+    // Refused participants do not take a seat.
+    participants.insert(3, Participant::new("web", Platform::Web));
+    let decision = doc.evaluate_meeting("org", true, &participants);
+    assert_eq!(decision.admitted.len(), MAX_E2EE_MEETING_PARTICIPANTS);
+    assert_eq!(decision.admitted.last().unwrap(), "u199");
+    let reasons: Vec<_> = decision
+        .refused
+        .iter()
+        .map(|r| (r.user.as_str(), r.reason))
+        .collect();
+    assert_eq!(reasons[0], ("web", Reason::UnsupportedPlatform));
+    assert_eq!(reasons[1..].len(), 5);
+    assert!(reasons[1..].iter().all(|(_, r)| *r == Reason::MeetingFull));
+    // Not end-to-end encrypted: no cap from this library.
+    let decision = doc.evaluate_meeting("org", false, &participants);
+    assert_eq!(decision.admitted.len(), participants.len());
+}
+
+#[test]
+fn meeting_gating_follows_the_decision() {
+    let doc = meeting_doc(ALLOW);
+    let e2ee = doc.evaluate_meeting("org", true, &[]);
+    let gated = [
+        "live-captions",
+        "transcription",
+        "recording",
+        "together-mode",
+        "companion-mode",
+        "large-gallery",
+        "breakout-rooms",
+        "powerpoint-live",
+        "excel-live",
+    ];
+    let codes: Vec<_> = e2ee
+        .unavailable_features()
+        .iter()
+        .map(|f| f.code())
+        .collect();
+    assert_eq!(codes, gated);
+    let plain = doc.evaluate_meeting("org", false, &[]);
+    for feature in MeetingFeature::ALL {
+        let refused = e2ee.check_feature(*feature).is_err();
+        assert_eq!(refused, gated.contains(&feature.code()), "{feature}");
+        assert_eq!(plain.check_feature(*feature), Ok(()));
+    }
+    let open: Vec<_> = e2ee
+        .not_end_to_end_encrypted()
+        .iter()
+        .map(|f| f.code())
+        .collect();
+    assert_eq!(open, ["chat", "reactions", "q-and-a"]);
+    let json = serde_json::to_value(&e2ee).unwrap();
+    for key in [
+        "e2ee",
+        "reason",
+        "admitted",
+        "refused",
+        "unavailable_features",
+    ] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+}
+
+// --- the document ---------------------------------------------------------------
+
+fn rich_doc() -> PolicyDocument {
+    let mut doc = PolicyDocument::new();
+    doc.create_policy(
+        Policy::named("Pilot")
+            .unwrap()
+            .with_calling(ALLOW)
+            .with_meeting(ALLOW)
+            .with_description("the pilot \"group\""),
+    )
+    .unwrap();
+    doc.grant_user("alice", "Pilot").unwrap();
+    doc.grant_group("sec", "Pilot", 2).unwrap();
+    doc.grant_tenant("Pilot").unwrap();
+    user(&mut doc, "bob", true, true, &["sec", "eng"]);
+    doc
+}
+
+#[test]
+fn documents_round_trip_and_use_the_admin_field_names() {
+    let doc = rich_doc();
+    let json = doc.to_json();
+    for key in [
+        "\"version\": 1",
+        "\"Identity\": \"Global\"",
+        "\"CallingEndtoEndEncryptionEnabledType\": \"DisabledUserOverride\"",
+        "\"MeetingEndToEndEncryption\"",
+        "\"Description\"",
+        "\"tenant_policy\": \"Pilot\"",
+    ] {
+        assert!(json.contains(key), "{key} missing from {json}");
+    }
+    assert_eq!(PolicyDocument::from_json(json.as_bytes()).unwrap(), doc);
+}
+
+#[test]
+fn bad_documents_are_refused() {
+    let good: serde_json::Value = serde_json::from_str(&rich_doc().to_json()).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        PolicyDocument::from_json(v.to_string().as_bytes())
+    };
+    assert!(matches!(
+        edit(&|v| v["version"] = 2.into()),
+        Err(PolicyError::UnsupportedVersion(2))
+    ));
+    let corrupt: [(&str, &dyn Fn(&mut serde_json::Value)); 8] = [
+        ("no Global", &|v| {
+            v["policies"].as_array_mut().unwrap().remove(0);
+        }),
+        ("duplicate policy", &|v| {
+            let p = v["policies"][1].clone();
+            v["policies"].as_array_mut().unwrap().push(p);
+        }),
+        ("dangling user grant", &|v| {
+            v["user_policies"]["x"] = "Nope".into()
+        }),
+        ("dangling tenant", &|v| v["tenant_policy"] = "Nope".into()),
+        ("rank 0", &|v| v["group_policies"]["sec"]["rank"] = 0.into()),
+        ("duplicate rank", &|v| {
+            v["group_policies"]["other"] = serde_json::json!({"policy": "Global", "rank": 2});
+        }),
+        ("unknown setting", &|v| {
+            v["policies"][0]["MeetingEndToEndEncryption"] = "Enabled".into();
+        }),
+        ("unknown field", &|v| v["surprise"] = true.into()),
+    ];
+    for (what, f) in corrupt {
+        let err = edit(f).unwrap_err();
+        assert!(matches!(err, PolicyError::Corrupt(_)), "{what}: {err}");
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+    }
+    for junk in [
+        &b""[..],
+        b"{",
+        b"[]",
+        b"null",
+        b"{\"version\":1}",
+        &[0xff, 0xfe],
+    ] {
+        assert!(PolicyDocument::from_json(junk).is_err());
+    }
+}
+
+// --- the file store -------------------------------------------------------------
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("callseal-policy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_store_starts_with_global_and_persists_changes() {
+    let dir = temp_dir("persist");
+    let store = PolicyStore::new(dir.join("nested/policies.json"));
+    assert_eq!(store.load().unwrap(), PolicyDocument::new());
+    store
+        .update(|doc| doc.create_policy(Policy::named("P").unwrap()))
+        .unwrap();
+    assert!(store.load().unwrap().policy("P").is_ok());
+    // A failed change writes nothing.
+    let before = std::fs::read(store.path()).unwrap();
+    assert!(store.update(|doc| doc.remove_policy("Global")).is_err());
+    assert_eq!(std::fs::read(store.path()).unwrap(), before);
+    // No temporary file is left behind.
+    let mut names: Vec<_> = std::fs::read_dir(dir.join("nested"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["policies.json", "policies.json.lock"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_corrupt_store_is_reported_and_never_overwritten() {
+    let dir = temp_dir("corrupt");
+    let path = dir.join("policies.json");
+    for junk in [&b"{ not json"[..], b"{\"version\": 9, \"policies\": []}"] {
+        std::fs::write(&path, junk).unwrap();
+        let store = PolicyStore::new(&path);
+        assert!(store.load().is_err());
+        let err = store
+            .update(|doc| doc.create_policy(Policy::named("P").unwrap()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::Corrupt(_) | PolicyError::UnsupportedVersion(9)
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            junk,
+            "the file was overwritten"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn concurrent_writers_lose_no_update() {
+    let dir = temp_dir("concurrent");
+    let path = dir.join("policies.json");
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Each thread has its own store handle, as separate processes would.
+                let store = PolicyStore::new(path);
+                for i in 0..25 {
+                    store
+                        .update(|doc| {
+                            doc.update_user(
+                                &format!("t{t}-u{i}"),
+                                UserUpdate {
+                                    e2ee_calls: Some(true),
+                                    ..Default::default()
+                                },
+                            )
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let doc = PolicyStore::new(&path).load().unwrap();
+    for t in 0..8 {
+        for i in 0..25 {
+            assert!(doc.user(&format!("t{t}-u{i}")).e2ee_calls, "t{t}-u{i} lost");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
