@@ -1,5 +1,10 @@
 //! The rules of docs/POLICY.md, one table row at a time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+/// A change to a document, in table-driven tests.
+type Edit<T> = dyn Fn(&mut T);
+
 use callseal_core::ErrorKind;
 use callseal_core::call::{CallError, CallSession, IdentityKeyPair, OsEntropy};
 use callseal_core::frame::CipherSuite;
@@ -20,18 +25,6 @@ fn user(doc: &mut PolicyDocument, name: &str, e2ee: bool, recording: bool, group
             groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
             e2ee_calls: Some(e2ee),
             compliance_recording: Some(recording),
-        },
-    )
-    .unwrap();
-}
-
-fn set_global(doc: &mut PolicyDocument, calling: E2eeSetting, meeting: E2eeSetting) {
-    doc.update_policy(
-        "Global",
-        PolicyUpdate {
-            calling: Some(calling),
-            meeting: Some(meeting),
-            description: None,
         },
     )
     .unwrap();
@@ -97,10 +90,10 @@ fn policies_are_created_changed_listed_and_removed() {
 
 #[test]
 fn a_granted_policy_cannot_be_removed() {
-    let holders: [(&str, fn(&mut PolicyDocument)); 3] = [
-        ("user", |d| d.grant_user("alice", "P").unwrap()),
-        ("group", |d| d.grant_group("g", "P", 1).unwrap()),
-        ("tenant", |d| d.grant_tenant("P").unwrap()),
+    let holders: [(&str, &Edit<PolicyDocument>); 3] = [
+        ("user", &|d| d.grant_user("alice", "P").unwrap()),
+        ("group", &|d| d.grant_group("g", "P", 1).unwrap()),
+        ("tenant", &|d| d.grant_tenant("P").unwrap()),
     ];
     for (holder, grant) in holders {
         let mut doc = PolicyDocument::new();
@@ -546,7 +539,7 @@ fn documents_round_trip_and_use_the_admin_field_names() {
 #[test]
 fn bad_documents_are_refused() {
     let good: serde_json::Value = serde_json::from_str(&rich_doc().to_json()).unwrap();
-    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+    let edit = |f: &Edit<serde_json::Value>| {
         let mut v = good.clone();
         f(&mut v);
         PolicyDocument::from_json(v.to_string().as_bytes())
@@ -555,7 +548,7 @@ fn bad_documents_are_refused() {
         edit(&|v| v["version"] = 2.into()),
         Err(PolicyError::UnsupportedVersion(2))
     ));
-    let corrupt: [(&str, &dyn Fn(&mut serde_json::Value)); 8] = [
+    let corrupt: [(&str, &Edit<serde_json::Value>); 8] = [
         ("no Global", &|v| {
             v["policies"].as_array_mut().unwrap().remove(0);
         }),
