@@ -26,6 +26,7 @@
 pub mod call;
 mod error_kind;
 pub mod frame;
+pub mod meeting;
 pub mod policy;
 
 pub use error_kind::ErrorKind;

@@ -1,0 +1,33 @@
+//! Meetings: an MLS group (RFC 9420) whose epochs give every member SFrame
+//! keys per RFC 9605 §5.2, a 20-digit meeting code per epoch, and
+//! transitions that lose no frame (PROTOCOL.md §4).
+//!
+//! - [`MlsClient`] is a user's MLS identity: it publishes key packages and
+//!   creates or joins groups. [`MlsGroup`] is the small trait the session
+//!   needs from MLS; [`MlsRsGroup`] implements it over `mls-rs`.
+//! - [`MeetingSession`] is sans-IO: the organizer's session creates the
+//!   group and commits adds (after the policy's admission check) and
+//!   removes; every session applies the commits the server orders, encrypts
+//!   its media under the current epoch and decrypts everyone's.
+//! - [`KidLayout`] packs sender index and epoch into KIDs;
+//!   [`meeting_code`] turns an epoch authenticator into the code.
+//!
+//! See [`MeetingSession`] for a whole example.
+
+mod code;
+mod error;
+mod kid;
+mod mls;
+mod session;
+
+pub use code::{MEETING_CODE_LABEL, meeting_code};
+pub use error::MeetingError;
+pub use kid::KidLayout;
+pub use mls::{
+    CommitMessages, CommitSummary, MLS_CIPHER_SUITE, MlsClient, MlsGroup, MlsMember, MlsRsGroup,
+};
+pub use session::{
+    EpochChange, MAX_HELD_COMMITS, MeetingConfig, MeetingFrame, MeetingSession, MeetingStats,
+    Member, ORGANIZER_INDEX, Received, SFRAME_BASE_KEY_LABEL, credential_identity,
+    parse_credential_identity,
+};
