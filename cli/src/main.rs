@@ -2,6 +2,7 @@
 
 mod demo;
 mod demo_call;
+mod demo_meeting;
 mod frame_cmd;
 mod num;
 mod policy_cmd;
@@ -62,6 +63,8 @@ enum DemoKind {
     Call(demo_call::CallArgs),
     /// The frame layer alone: SFrame through a lossy, hostile relay.
     Frames(demo::FramesArgs),
+    /// A meeting: MLS group keys, churn, meeting codes, no frame lost.
+    Meeting(demo_meeting::MeetingArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => match args.kind {
             Some(DemoKind::Call(call)) => demo_call::run(&call),
             Some(DemoKind::Frames(frames)) => demo::run(&frames),
+            Some(DemoKind::Meeting(meeting)) => demo_meeting::run(&meeting),
             None => demo_call::run(&args.call),
         },
         Command::Frame(cmd) => frame_cmd::run(cmd),

@@ -76,6 +76,9 @@ pub enum MeetingError {
     /// A user id or platform is invalid.
     #[error("invalid participant: {0}")]
     InvalidParticipant(String),
+    /// No randomness was available.
+    #[error("no randomness available")]
+    Entropy,
     /// Media mode refused a frame.
     #[error(transparent)]
     Media(#[from] MediaError),
@@ -100,6 +103,7 @@ impl MeetingError {
             MeetingError::NotAMember(_)
             | MeetingError::InvalidConfig(_)
             | MeetingError::InvalidParticipant(_) => ErrorKind::InvalidArgument,
+            MeetingError::Entropy => ErrorKind::Entropy,
             MeetingError::Media(err) => err.kind(),
         }
     }

@@ -64,6 +64,11 @@ impl KidLayout {
         self.epoch_bits
     }
 
+    /// The context value of KIDs.
+    pub fn context(&self) -> u64 {
+        self.context
+    }
+
     /// `S`: the sender index bits.
     pub fn index_bits(&self) -> u8 {
         self.index_bits

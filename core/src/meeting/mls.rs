@@ -53,6 +53,8 @@ pub struct CommitMessages {
 
 /// The operations a meeting needs from an MLS group.
 pub trait MlsGroup: Clone {
+    /// The group id (fixed at creation, authenticated in every epoch).
+    fn group_id(&self) -> Vec<u8>;
     /// The current epoch.
     fn epoch(&self) -> u64;
     /// This member's leaf index.
@@ -182,14 +184,24 @@ impl MlsClient {
         to_bytes(&message)
     }
 
-    /// Creates a new group with this client as its only member (leaf 0).
+    /// Creates a new meeting group with the default SFrame parameters
+    /// ([`MeetingConfig::default`](super::MeetingConfig)), this client its
+    /// only member (leaf 0).
+    ///
+    /// # Errors
+    /// [`MeetingError::Mls`], [`MeetingError::Entropy`].
+    pub fn create_group(&self) -> Result<MlsRsGroup, MeetingError> {
+        self.create_group_with_id(super::meeting_group_id(&super::MeetingConfig::default())?)
+    }
+
+    /// Creates a new group with `group_id`, this client its only member.
     ///
     /// # Errors
     /// [`MeetingError::Mls`].
-    pub fn create_group(&self) -> Result<MlsRsGroup, MeetingError> {
+    pub fn create_group_with_id(&self, group_id: Vec<u8>) -> Result<MlsRsGroup, MeetingError> {
         let group = self
             .client
-            .create_group(Default::default(), Default::default(), None)
+            .create_group_with_id(group_id, Default::default(), Default::default(), None)
             .map_err(mls_err)?;
         Ok(MlsRsGroup { group })
     }
@@ -261,6 +273,10 @@ impl MlsRsGroup {
 }
 
 impl MlsGroup for MlsRsGroup {
+    fn group_id(&self) -> Vec<u8> {
+        self.group.group_id().to_vec()
+    }
+
     fn epoch(&self) -> u64 {
         self.group.current_epoch()
     }

@@ -27,7 +27,7 @@ pub use mls::{
     CommitMessages, CommitSummary, MLS_CIPHER_SUITE, MlsClient, MlsGroup, MlsMember, MlsRsGroup,
 };
 pub use session::{
-    EpochChange, MAX_HELD_COMMITS, MeetingConfig, MeetingFrame, MeetingSession, MeetingStats,
-    Member, ORGANIZER_INDEX, Received, SFRAME_BASE_KEY_LABEL, credential_identity,
-    parse_credential_identity,
+    EpochChange, GROUP_ID_PREFIX, MAX_HELD_COMMITS, MeetingConfig, MeetingFrame, MeetingSession,
+    MeetingStats, Member, ORGANIZER_INDEX, Received, SFRAME_BASE_KEY_LABEL, credential_identity,
+    group_parameters, meeting_group_id, parse_credential_identity,
 };

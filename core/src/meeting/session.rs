@@ -17,6 +17,65 @@ use super::{KidLayout, MeetingError, meeting_code};
 /// The MLS exporter label of SFrame base keys (RFC 9605 §5.2).
 pub const SFRAME_BASE_KEY_LABEL: &[u8] = b"SFrame 1.0 Base Key";
 
+/// The prefix of a meeting's MLS group id.
+pub const GROUP_ID_PREFIX: &[u8] = b"callseal meeting 1 ";
+
+/// Length of a meeting group id: prefix, suite (2), E (1), S (1),
+/// context (8), a random nonce (16).
+const GROUP_ID_LEN: usize = GROUP_ID_PREFIX.len() + 2 + 1 + 1 + 8 + 16;
+
+/// A fresh group id for a meeting with `config`'s SFrame parameters
+/// (PROTOCOL.md §4.3): every member reads the suite and KID layout from
+/// the group itself, so no member can use others.
+///
+/// # Errors
+/// [`MeetingError::Entropy`] if no randomness is available.
+///
+/// ```
+/// use callseal_core::meeting::{MeetingConfig, meeting_group_id, group_parameters};
+///
+/// let config = MeetingConfig::default();
+/// let id = meeting_group_id(&config)?;
+/// assert_eq!(group_parameters(&id)?, (config.suite, config.layout));
+/// assert_ne!(id, meeting_group_id(&config)?);
+/// # Ok::<(), callseal_core::meeting::MeetingError>(())
+/// ```
+pub fn meeting_group_id(config: &MeetingConfig) -> Result<Vec<u8>, MeetingError> {
+    use crate::call::Entropy;
+    let mut nonce = [0u8; 16];
+    crate::call::OsEntropy
+        .fill(&mut nonce)
+        .map_err(|_| MeetingError::Entropy)?;
+    let layout = config.layout;
+    let mut id = Vec::with_capacity(GROUP_ID_LEN);
+    id.extend_from_slice(GROUP_ID_PREFIX);
+    id.extend_from_slice(&config.suite.id().to_be_bytes());
+    id.push(layout.epoch_bits());
+    id.push(layout.index_bits());
+    id.extend_from_slice(&layout.context().to_be_bytes());
+    id.extend_from_slice(&nonce);
+    Ok(id)
+}
+
+/// The SFrame suite and KID layout a meeting group id carries.
+///
+/// # Errors
+/// [`MeetingError::Malformed`] if `group_id` is not a meeting's.
+pub fn group_parameters(group_id: &[u8]) -> Result<(CipherSuite, KidLayout), MeetingError> {
+    let bad = || MeetingError::Malformed("not a callseal meeting group".to_owned());
+    let rest = group_id.strip_prefix(GROUP_ID_PREFIX).ok_or_else(bad)?;
+    if group_id.len() != GROUP_ID_LEN {
+        return Err(bad());
+    }
+    let suite = u16::from_be_bytes([rest[0], rest[1]]);
+    let suite = CipherSuite::from_id(suite).map_err(|_| bad())?;
+    let mut context = [0u8; 8];
+    context.copy_from_slice(&rest[4..12]);
+    let layout =
+        KidLayout::new(rest[2], rest[3], u64::from_be_bytes(context)).map_err(|_| bad())?;
+    Ok((suite, layout))
+}
+
 /// The leaf index of the organizer, the group's creator and only committer.
 pub const ORGANIZER_INDEX: u32 = 0;
 
@@ -53,8 +112,8 @@ impl Default for MeetingConfig {
             suite: CipherSuite::AesGcm128Sha256,
             layout: KidLayout::default(),
             grace_ms: 10_000,
-            max_held_frames: 512,
-            max_held_bytes: 4 << 20,
+            max_held_frames: 4096,
+            max_held_bytes: 16 << 20,
         }
     }
 }
@@ -242,11 +301,14 @@ impl MeetingSession<MlsRsGroup> {
         if !decision.e2ee {
             return Err(MeetingError::PolicyForbids(decision.reason));
         }
-        Self::with_group(client.create_group()?, me, policy, config, now_ms)
+        let group = client.create_group_with_id(meeting_group_id(&config)?)?;
+        Self::with_group(group, me, policy, config, now_ms)
     }
 
     /// A participant joins from the Welcome the organizer's commit made
-    /// for `client`'s key package.
+    /// for `client`'s key package. The SFrame suite and KID layout come
+    /// from the group, whatever `config` says; the rest of `config` (grace
+    /// time, hold limits) is this member's.
     ///
     /// # Errors
     /// [`MeetingError::Malformed`], [`MeetingError::Mls`].
@@ -263,9 +325,11 @@ impl MeetingSession<MlsRsGroup> {
 }
 
 impl<G: MlsGroup> MeetingSession<G> {
-    /// A session over an MLS group that already exists.
+    /// A session over an MLS group that already exists. The SFrame suite
+    /// and KID layout come from the group id ([`group_parameters`]).
     ///
     /// # Errors
+    /// [`MeetingError::Malformed`] if the group is not a meeting's;
     /// [`MeetingError::InvalidConfig`], [`MeetingError::Mls`].
     pub fn with_group(
         group: G,
@@ -274,6 +338,12 @@ impl<G: MlsGroup> MeetingSession<G> {
         config: MeetingConfig,
         now_ms: u64,
     ) -> Result<Self, MeetingError> {
+        let (suite, layout) = group_parameters(&group.group_id())?;
+        let config = MeetingConfig {
+            suite,
+            layout,
+            ..config
+        };
         if config.grace_ms == 0 || config.max_held_frames == 0 {
             return Err(MeetingError::InvalidConfig(
                 "grace time and the frame hold must be positive",
@@ -305,6 +375,12 @@ impl<G: MlsGroup> MeetingSession<G> {
     /// The current epoch.
     pub fn epoch(&self) -> u64 {
         self.group.epoch()
+    }
+
+    /// The meeting's configuration (suite and layout as the group fixes
+    /// them).
+    pub fn config(&self) -> MeetingConfig {
+        self.config
     }
 
     /// The meeting code of the current epoch.
@@ -706,14 +782,20 @@ impl<G: MlsGroup> MeetingSession<G> {
         decoded
     }
 
-    /// Whether `kid` is in this meeting's layout but names an epoch with no
-    /// keys here: one the sender reached first.
+    /// Whether `kid` is in this meeting's layout and names an epoch ahead of
+    /// the current one: one the sender reached first. Epoch tags are the low
+    /// `E` bits, so "ahead" is the half of the tag space after the current
+    /// tag; a tag behind it is an epoch whose keys are gone.
     fn is_unreached_epoch(&self, kid: Kid) -> bool {
         let layout = self.config.layout;
-        match layout.split(kid) {
-            Some((tag, _)) => !self.epochs.iter().any(|e| layout.epoch_tag(e.epoch) == tag),
-            None => false,
-        }
+        let Some((tag, _)) = layout.split(kid) else {
+            return false;
+        };
+        let bits = u32::from(layout.epoch_bits());
+        let current = layout.epoch_tag(self.group.epoch());
+        let ahead = tag.wrapping_sub(current) & layout.epoch_tag(u64::MAX);
+        let half = 1u64.checked_shl(bits.saturating_sub(1)).unwrap_or(u64::MAX);
+        (1..=half).contains(&ahead)
     }
 
     fn hold(&mut self, frame: &[u8], now_ms: u64) {
