@@ -1,1 +1,58 @@
-//! callseal-ffi: the UniFFI wrapper of callseal-core (issue #6).
+//! callseal-ffi: the UniFFI wrapper of `callseal-core` for Kotlin, Swift and
+//! Python.
+//!
+//! This crate only translates: bytes in and out, integers, strings, and one
+//! error enum. Every check, default and limit lives in the core. The surface
+//! is the one `docs/BINDINGS.md` defines, the same as the wasm package's:
+//!
+//! - [`version`];
+//! - frames: [`FrameSender`], [`FrameReceiver`];
+//! - media mode: [`MediaSender`], [`MediaReceiver`], [`DecryptedFrame`];
+//! - 1:1 calls: [`IdentityKeyPair`], [`IdentityStore`], [`CallSession`]
+//!   (started by [`initiate_call`] / [`respond_to_call`], which return a
+//!   [`CallStart`]), [`CallMedia`], [`CallState`], [`Indicator`],
+//!   [`PeerStatus`];
+//! - errors: [`CallsealError`], one variant per
+//!   [`ErrorKind`](callseal_core::ErrorKind).
+//!
+//! Every object is `Send + Sync` (its state sits behind a mutex), so the
+//! foreign side may share it between threads. No panic crosses the
+//! boundary: each call runs under `catch_unwind` and a panic surfaces as
+//! [`CallsealError::Internal`].
+//!
+//! ```
+//! use callseal_ffi::{FrameReceiver, FrameSender};
+//!
+//! let sender = FrameSender::new(4, 7, vec![0x42; 16])?;
+//! let receiver = FrameReceiver::new();
+//! receiver.add_key(7, 4, vec![0x42; 16])?;
+//! let frame = sender.encrypt(b"meta".to_vec(), b"hello".to_vec())?;
+//! assert_eq!(receiver.decrypt(b"meta".to_vec(), frame)?, b"hello");
+//! # Ok::<(), callseal_ffi::CallsealError>(())
+//! ```
+
+mod call;
+mod error;
+mod frame;
+mod guard;
+mod media;
+
+pub use call::{
+    CallMedia, CallSession, CallStart, CallState, IdentityKeyPair, IdentityStore, Indicator,
+    PeerStatus, initiate_call, initiate_call_scripted, respond_to_call, respond_to_call_scripted,
+};
+pub use error::CallsealError;
+pub use frame::{FrameReceiver, FrameSender};
+pub use media::{DecryptedFrame, MediaReceiver, MediaSender};
+
+uniffi::setup_scaffolding!("callseal");
+
+/// The version of callseal (the core and this wrapper share it).
+///
+/// ```
+/// assert_eq!(callseal_ffi::version(), env!("CARGO_PKG_VERSION"));
+/// ```
+#[uniffi::export]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

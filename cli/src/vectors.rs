@@ -1,6 +1,20 @@
-//! `callseal vectors`: the cross-target conformance files (issue #6).
+//! `callseal vectors`: the cross-target conformance files (docs/BINDINGS.md,
+//! "Conformance files").
+//!
+//! Every input is fixed in this module and its children, so the files are
+//! the same on every run and every machine. The copies committed in
+//! `tests/conformance/` are what every target (Rust, wasm, Kotlin, Swift,
+//! Python) replays and must reproduce byte for byte.
+
+mod calls;
+mod errors;
+mod fixed;
+mod frames;
+mod media;
 
 use std::path::PathBuf;
+
+use serde::Serialize;
 
 /// Arguments of `callseal vectors`.
 #[derive(clap::Args)]
@@ -10,10 +24,73 @@ pub(crate) struct VectorsArgs {
     out: PathBuf,
 }
 
+/// The version every file carries; bumped when a format changes.
+const FORMAT_VERSION: u32 = 1;
+
+/// One conformance file: its format version, what it holds and its cases.
+#[derive(Serialize)]
+struct File<T: Serialize> {
+    version: u32,
+    description: &'static str,
+    cases: Vec<T>,
+}
+
+/// Serializes `cases` as one file's text: pretty JSON with a final newline.
+fn render<T: Serialize>(description: &'static str, cases: Vec<T>) -> Result<String, String> {
+    let file = File {
+        version: FORMAT_VERSION,
+        description,
+        cases,
+    };
+    let mut text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Every conformance file as (file name, contents).
+fn files() -> Result<Vec<(&'static str, String)>, String> {
+    Ok(vec![
+        (
+            "frames.json",
+            render(frames::DESCRIPTION, frames::cases()?)?,
+        ),
+        ("media.json", render(media::DESCRIPTION, media::cases()?)?),
+        (
+            "errors.json",
+            render(errors::DESCRIPTION, errors::cases()?)?,
+        ),
+        ("calls.json", render(calls::DESCRIPTION, calls::cases()?)?),
+    ])
+}
+
 /// Writes the conformance files.
 pub(crate) fn run(args: &VectorsArgs) -> Result<(), String> {
-    Err(format!(
-        "conformance files are not written yet (asked for {})",
-        args.out.display()
-    ))
+    let files = files()?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    for (name, text) in &files {
+        let path = args.out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::files;
+
+    #[test]
+    fn the_files_are_deterministic_and_versioned() {
+        let (a, b) = (files().unwrap(), files().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 4);
+        for (name, text) in &a {
+            let json: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(json["version"], 1, "{name}");
+            assert!(!json["cases"].as_array().unwrap().is_empty(), "{name}");
+            assert!(text.ends_with("}\n"), "{name}");
+        }
+    }
 }

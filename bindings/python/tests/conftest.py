@@ -1,0 +1,39 @@
+"""Shared helpers of the Python suite.
+
+The suite imports the generated module ``callseal`` from PYTHONPATH (the
+folder scripts/test-mobile generates it into, with the library beside it)
+and reads the conformance files from CALLSEAL_CONFORMANCE.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import callseal
+
+
+def code_of(error: callseal.CallsealError) -> str:
+    """The stable kebab-case code of an error: ``Replay`` -> ``replay``."""
+    name = type(error).__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def load_cases(name: str) -> list:
+    """The cases of one conformance file, after checking its version."""
+    folder = Path(os.environ.get("CALLSEAL_CONFORMANCE", Path(__file__).parents[3] / "tests" / "conformance"))
+    data = json.loads((folder / name).read_text())
+    assert data["version"] == 1, name
+    assert data["cases"], name
+    return data["cases"]
+
+
+def unhex(text: str) -> bytes:
+    return bytes.fromhex(text)
+
+
+@pytest.fixture
+def key() -> bytes:
+    return bytes([0x42] * 16)

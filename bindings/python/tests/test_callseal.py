@@ -1,0 +1,164 @@
+"""The Python bindings against the real library: behaviour, typed errors,
+threads, and that failures never take the interpreter down."""
+
+import json
+import os
+import re
+import threading
+
+import pytest
+
+import callseal
+from conftest import code_of
+
+
+def test_version_is_the_workspace_version():
+    assert callseal.version() == os.environ["CALLSEAL_VERSION"]
+
+
+def test_frames_round_trip_and_replays_are_refused(key):
+    sender = callseal.FrameSender(4, 7, key)
+    receiver = callseal.FrameReceiver()
+    receiver.add_key(7, 4, key)
+    assert receiver.has_key(7) and sender.kid() == 7 and sender.next_counter() == 0
+    frame = sender.encrypt(b"meta", b"hello")
+    assert sender.next_counter() == 1
+    assert receiver.decrypt(b"meta", frame) == b"hello"
+    with pytest.raises(callseal.CallsealError.Replay) as caught:
+        receiver.decrypt(b"meta", frame)
+    assert code_of(caught.value) == "replay"
+    assert receiver.remove_key(7) and not receiver.has_key(7)
+
+
+def failing_calls(key):
+    """(expected code, a call that must fail with it)."""
+
+    def unknown_kid():
+        frame = callseal.FrameSender(4, 8, key).encrypt(b"", b"abc")
+        callseal.FrameReceiver().decrypt(b"", frame)
+
+    def wrong_key():
+        frame = callseal.FrameSender(4, 7, key).encrypt(b"", b"abc")
+        receiver = callseal.FrameReceiver()
+        receiver.add_key(7, 4, bytes(16))
+        receiver.decrypt(b"", frame)
+
+    def answer_own_commit():
+        start = callseal.initiate_call(callseal.IdentityKeyPair.generate(), "alice", 4)
+        start.session.handle(start.message, callseal.IdentityStore.memory())
+
+    return [
+        ("malformed", lambda: callseal.FrameReceiver().decrypt(b"", b"")),
+        ("invalid-argument", lambda: callseal.FrameSender(9, 1, key)),
+        ("invalid-argument", lambda: callseal.FrameSender(4, 1, b"")),
+        ("invalid-argument", lambda: callseal.FrameReceiver.with_config(0, 16, 8)),
+        ("invalid-argument", lambda: callseal.MediaSender(4, 1, key).encrypt_frame("VP7", bytes(4))),
+        ("invalid-argument", lambda: callseal.MediaSender(4, 1, key).ratchet()),
+        ("invalid-argument", lambda: callseal.IdentityKeyPair.from_bytes(bytes(31))),
+        ("unknown-key-id", unknown_kid),
+        ("authentication-failed", wrong_key),
+        ("malformed", lambda: callseal.MediaReceiver().decrypt_frame(b"\x01")),
+        ("protocol-violation", answer_own_commit),
+        ("entropy", lambda: callseal.initiate_call_scripted(callseal.IdentityKeyPair.generate(), "a", 4, bytes(10))),
+    ]
+
+
+def test_failures_are_typed_exceptions_and_the_interpreter_lives_on(key, tmp_path):
+    calls = failing_calls(key)
+    corrupt = tmp_path / "store.json"
+    corrupt.write_text("not json")
+    calls.append(("storage", lambda: callseal.IdentityStore.open(str(corrupt))))
+    for _ in range(3):
+        for expected, call in calls:
+            with pytest.raises(callseal.CallsealError) as caught:
+                call()
+            assert code_of(caught.value) == expected
+            assert str(caught.value)
+    # Still alive and working.
+    assert len(callseal.FrameSender(4, 1, key).encrypt(b"", bytes(17))) == 1 + 17 + 16
+
+
+def test_an_exhausted_sender_refuses_to_encrypt(key):
+    sender = callseal.FrameSender.starting_at(4, 1, key, 2**64 - 1)
+    sender.encrypt(b"", b"x")
+    assert sender.next_counter() is None
+    with pytest.raises(callseal.CallsealError.KeyExhausted):
+        sender.encrypt(b"", b"x")
+
+
+def test_u64_values_survive_the_boundary(key):
+    sender = callseal.FrameSender.starting_at(4, 2**64 - 1, key, 2**53 + 1)
+    assert sender.kid() == 2**64 - 1
+    assert sender.next_counter() == 2**53 + 1
+    with pytest.raises((OverflowError, ValueError, TypeError)):
+        callseal.FrameSender(4, 2**64, key)
+
+
+def test_objects_are_shared_across_threads(key):
+    sender = callseal.FrameSender(1, 3, key)
+    receiver = callseal.FrameReceiver()
+    receiver.add_key(3, 1, key)
+    frames, lock = [], threading.Lock()
+
+    def work(t):
+        made = [sender.encrypt(b"", f"t{t} n{n}".encode()) for n in range(200)]
+        with lock:
+            frames.extend(made)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sender.next_counter() == 800
+    assert len({receiver.decrypt(b"", f) for f in frames}) == 800
+
+
+def test_a_call_verifies_once_and_remembers(tmp_path):
+    alice, bob = callseal.IdentityKeyPair.generate(), callseal.IdentityKeyPair.generate()
+    alice_store = callseal.IdentityStore.open(str(tmp_path / "alice.json"))
+    bob_store = callseal.IdentityStore.open(str(tmp_path / "bob.json"))
+
+    def call(bob_key):
+        a = callseal.initiate_call(alice, "alice", 4)
+        b = callseal.respond_to_call(bob_key, "bob", a.message)
+        reveal = a.session.handle(b.message, alice_store)
+        confirm = b.session.handle(reveal, bob_store)
+        assert a.session.handle(confirm, alice_store) is None
+        return a.session, b.session
+
+    a1, b1 = call(bob)
+    assert a1.state() == callseal.CallState.ENCRYPTED
+    assert a1.indicator() == callseal.Indicator.LOCK_AND_SHIELD
+    assert a1.peer_status() == callseal.PeerStatus.NEW
+    assert re.fullmatch(r"\d{5} \d{5} \d{5} \d{5}", a1.security_code())
+    assert a1.security_code() == b1.security_code()
+    a1.mark_verified(alice_store)
+    assert a1.state() == callseal.CallState.VERIFIED
+    stored = json.loads((tmp_path / "alice.json").read_text())
+    assert stored["bob"] == {"key": bob.public_key().hex(), "verified": True}
+
+    am, bm = a1.take_media(), b1.take_media()
+    first_kid = am.sender.kid()
+    assert bm.receiver.decrypt_frame(am.sender.encrypt_frame("Opus", b"\x78one")).payload == b"\x78one"
+    am.sender.ratchet()
+    assert am.sender.kid() != first_kid
+    assert bm.receiver.decrypt_frame(am.sender.encrypt_frame("generic", b"\x01")).kid == am.sender.kid()
+    with pytest.raises(callseal.CallsealError.ProtocolViolation):
+        a1.take_media()
+
+    a2, _ = call(bob)
+    assert a2.peer_status() == callseal.PeerStatus.KNOWN_VERIFIED
+    assert a2.state() == callseal.CallState.VERIFIED
+    a3, _ = call(callseal.IdentityKeyPair.generate())
+    assert a3.peer_status() == callseal.PeerStatus.CHANGED
+    assert a3.state() == callseal.CallState.ENCRYPTED
+
+
+def test_secrets_stay_out_of_repr(key):
+    identity = callseal.IdentityKeyPair.generate()
+    secret = identity.to_bytes()
+    assert len(secret) == 32
+    assert callseal.IdentityKeyPair.from_bytes(secret).public_key() == identity.public_key()
+    for text in (repr(identity), str(identity), repr(callseal.FrameSender(4, 1, key))):
+        assert secret.hex() not in text and key.hex() not in text

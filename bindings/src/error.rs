@@ -1,0 +1,166 @@
+//! The one error type every exported function returns.
+
+use callseal_core::ErrorKind;
+
+/// A callseal failure: one variant per stable
+/// [`ErrorKind`](callseal_core::ErrorKind), each with a human-readable
+/// message. The message never holds key material.
+///
+/// Kotlin sees a sealed class `CallsealException` (`is
+/// CallsealException.Replay -> ...` in a `when`), Swift an enum
+/// `CallsealError` (`catch CallsealError.Replay(let message)`), Python the
+/// exception `CallsealError.Replay`.
+///
+/// ```
+/// use callseal_ffi::{CallsealError, FrameReceiver};
+///
+/// let receiver = FrameReceiver::new();
+/// match receiver.decrypt(vec![], vec![]) {
+///     Err(CallsealError::Malformed(message)) => assert!(!message.is_empty()),
+///     other => panic!("expected malformed, got {other:?}"),
+/// }
+/// assert_eq!(CallsealError::Replay("x".into()).code(), "replay");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum CallsealError {
+    /// Received bytes do not parse.
+    #[error("{0}")]
+    Malformed(String),
+    /// The caller passed a value the API refuses.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Wrong key, tampering, failed key confirmation or commitment.
+    #[error("{0}")]
+    AuthenticationFailed(String),
+    /// Already accepted, or older than the replay window.
+    #[error("{0}")]
+    Replay(String),
+    /// No key for this key id (or too many ratchet steps ahead).
+    #[error("{0}")]
+    UnknownKeyId(String),
+    /// The sender's counter is used up.
+    #[error("{0}")]
+    KeyExhausted(String),
+    /// A message the protocol does not allow now.
+    #[error("{0}")]
+    ProtocolViolation(String),
+    /// Policy or settings do not allow end-to-end encryption.
+    #[error("{0}")]
+    PolicyForbids(String),
+    /// The feature is unavailable while end-to-end encrypted.
+    #[error("{0}")]
+    FeatureUnavailable(String),
+    /// A store could not be read or written, or is corrupt.
+    #[error("{0}")]
+    Storage(String),
+    /// No randomness.
+    #[error("{0}")]
+    Entropy(String),
+    /// A bug inside callseal, reported instead of crashing the host.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CallsealError {
+    /// The error of `kind` with `message`.
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        match kind {
+            ErrorKind::Malformed => Self::Malformed(message),
+            ErrorKind::InvalidArgument => Self::InvalidArgument(message),
+            ErrorKind::AuthenticationFailed => Self::AuthenticationFailed(message),
+            ErrorKind::Replay => Self::Replay(message),
+            ErrorKind::UnknownKeyId => Self::UnknownKeyId(message),
+            ErrorKind::KeyExhausted => Self::KeyExhausted(message),
+            ErrorKind::ProtocolViolation => Self::ProtocolViolation(message),
+            ErrorKind::PolicyForbids => Self::PolicyForbids(message),
+            ErrorKind::FeatureUnavailable => Self::FeatureUnavailable(message),
+            ErrorKind::Storage => Self::Storage(message),
+            ErrorKind::Entropy => Self::Entropy(message),
+            ErrorKind::Internal => Self::Internal(message),
+        }
+    }
+
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Malformed(_) => ErrorKind::Malformed,
+            Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Self::AuthenticationFailed(_) => ErrorKind::AuthenticationFailed,
+            Self::Replay(_) => ErrorKind::Replay,
+            Self::UnknownKeyId(_) => ErrorKind::UnknownKeyId,
+            Self::KeyExhausted(_) => ErrorKind::KeyExhausted,
+            Self::ProtocolViolation(_) => ErrorKind::ProtocolViolation,
+            Self::PolicyForbids(_) => ErrorKind::PolicyForbids,
+            Self::FeatureUnavailable(_) => ErrorKind::FeatureUnavailable,
+            Self::Storage(_) => ErrorKind::Storage,
+            Self::Entropy(_) => ErrorKind::Entropy,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The stable kebab-case code of this error's kind (`"replay"`, ...).
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+
+    /// The error's message.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Malformed(m)
+            | Self::InvalidArgument(m)
+            | Self::AuthenticationFailed(m)
+            | Self::Replay(m)
+            | Self::UnknownKeyId(m)
+            | Self::KeyExhausted(m)
+            | Self::ProtocolViolation(m)
+            | Self::PolicyForbids(m)
+            | Self::FeatureUnavailable(m)
+            | Self::Storage(m)
+            | Self::Entropy(m)
+            | Self::Internal(m) => m,
+        }
+    }
+}
+
+impl From<callseal_core::frame::Error> for CallsealError {
+    fn from(e: callseal_core::frame::Error) -> Self {
+        Self::new(e.kind(), e.to_string())
+    }
+}
+
+impl From<callseal_core::frame::media::MediaError> for CallsealError {
+    fn from(e: callseal_core::frame::media::MediaError) -> Self {
+        Self::new(e.kind(), e.to_string())
+    }
+}
+
+impl From<callseal_core::call::CallError> for CallsealError {
+    fn from(e: callseal_core::call::CallError) -> Self {
+        Self::new(e.kind(), e.to_string())
+    }
+}
+
+impl From<callseal_core::call::IdentityError> for CallsealError {
+    fn from(e: callseal_core::call::IdentityError) -> Self {
+        Self::new(ErrorKind::Storage, e.to_string())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_variant_per_kind_and_back() {
+        for kind in ErrorKind::ALL {
+            let e = CallsealError::new(kind, "why");
+            assert_eq!(e.kind(), kind);
+            assert_eq!(e.code(), kind.code());
+            assert_eq!(e.message(), "why");
+            assert_eq!(e.to_string(), "why");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Helpers for scripts/test-mobile, scripts/check-targets and
+# scripts/test-interop. Source it; do not execute it.
+#
+# Like common.sh, every ensure_* function checks first and installs only what
+# is missing, so a warm machine pays nothing and a new CI machine (Debian,
+# root) gets everything it needs.
+
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# The cargo target directory: CARGO_TARGET_DIR when set, <repo>/target
+# otherwise.
+CALLSEAL_TARGET="${CARGO_TARGET_DIR:-$CALLSEAL_ROOT/target}"
+export CALLSEAL_TARGET
+
+# Where the mobile scripts keep generated bindings and build products.
+CALLSEAL_MOBILE_BUILD="$CALLSEAL_TARGET/callseal-mobile"
+export CALLSEAL_MOBILE_BUILD
+
+# Tools installed by these helpers (the Kotlin compiler, the Python venv)
+# live outside the repository and survive `cargo clean`.
+CALLSEAL_TOOLS="${CALLSEAL_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/callseal-tools}"
+export CALLSEAL_TOOLS
+
+KOTLIN_COMPILER_VERSION="2.4.20"
+
+# The shared library cargo builds for the host.
+ffi_library() {
+    case "$(uname -s)" in
+        Darwin) printf '%s/release/libcallseal_ffi.dylib' "$CALLSEAL_TARGET" ;;
+        *) printf '%s/release/libcallseal_ffi.so' "$CALLSEAL_TARGET" ;;
+    esac
+}
+
+# Builds the release library and the generator in one cargo command (built
+# separately, uniffi would be compiled twice with different features).
+build_ffi() {
+    local locked
+    locked="$(cargo_locked_flag)"
+    # shellcheck disable=SC2086  # $locked is empty or one flag
+    cargo build --release $locked -p callseal-ffi -p uniffi-bindgen
+}
+
+# generate_bindings LANGUAGE OUT_DIR — UniFFI library mode.
+generate_bindings() {
+    local language="$1" out="$2"
+    rm -rf "$out"
+    mkdir -p "$out"
+    "$CALLSEAL_TARGET/release/uniffi-bindgen" generate \
+        --library "$(ffi_library)" \
+        --language "$language" --out-dir "$out" --no-format
+}
+
+# A Java runtime and compiler (the Kotlin tests run on the JVM).
+ensure_java() {
+    if have java && have javac; then
+        return 0
+    fi
+    log "installing a JDK with apt-get"
+    apt_install default-jdk-headless
+}
+
+# JNA (UniFFI's Kotlin bindings load the library through it) and JUnit 4.
+ensure_jvm_test_jars() {
+    if [[ -f /usr/share/java/jna.jar && -f /usr/share/java/junit4.jar && -f /usr/share/java/hamcrest-core.jar ]]; then
+        return 0
+    fi
+    log "installing libjna-java and junit4 with apt-get"
+    apt_install libjna-java junit4 libhamcrest-java
+}
+
+# The Kotlin compiler from the npm package kotlin-compiler (it ships kotlinc
+# with the kotlin-test and kotlinx-coroutines jars). Prints nothing; sets
+# KOTLIN_HOME.
+ensure_kotlinc() {
+    local prefix="$CALLSEAL_TOOLS/kotlin-$KOTLIN_COMPILER_VERSION"
+    KOTLIN_HOME="$prefix/node_modules/kotlin-compiler"
+    export KOTLIN_HOME
+    if [[ -x "$KOTLIN_HOME/bin/kotlinc" ]]; then
+        return 0
+    fi
+    have npm || apt_install npm || return 1
+    log "installing kotlin-compiler@$KOTLIN_COMPILER_VERSION with npm into $prefix"
+    mkdir -p "$prefix"
+    npm install --silent --no-audit --no-fund --prefix "$prefix" \
+        "kotlin-compiler@$KOTLIN_COMPILER_VERSION" </dev/null || return 1
+    [[ -x "$KOTLIN_HOME/bin/kotlinc" ]] || chmod +x "$KOTLIN_HOME"/bin/* 2>/dev/null || true
+    [[ -x "$KOTLIN_HOME/bin/kotlinc" ]] || { warn "kotlinc not found in $KOTLIN_HOME"; return 1; }
+}
+
+# A Python venv with pytest; sets CALLSEAL_VENV.
+ensure_python_venv() {
+    CALLSEAL_VENV="$CALLSEAL_TOOLS/python-venv"
+    export CALLSEAL_VENV
+    if [[ -x "$CALLSEAL_VENV/bin/python" ]] && "$CALLSEAL_VENV/bin/python" -c 'import pytest' 2>/dev/null; then
+        return 0
+    fi
+    if ! have python3; then
+        apt_install python3 python3-venv || return 1
+    fi
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        apt_install python3-venv || return 1
+    fi
+    log "creating the Python venv $CALLSEAL_VENV with pytest"
+    rm -rf "$CALLSEAL_VENV"
+    python3 -m venv "$CALLSEAL_VENV" || return 1
+    "$CALLSEAL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check pytest </dev/null || return 1
+}
