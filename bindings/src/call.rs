@@ -78,6 +78,13 @@ impl IdentityKeyPair {
     }
 }
 
+impl IdentityKeyPair {
+    /// The core key pair.
+    pub(crate) fn core(&self) -> &core_call::IdentityKeyPair {
+        &self.inner
+    }
+}
+
 enum Store {
     Memory(MemoryIdentityStore),
     File(FileIdentityStore),
@@ -265,7 +272,7 @@ impl std::fmt::Debug for CallSession {
     }
 }
 
-fn start(
+pub(crate) fn start(
     result: Result<(core_call::CallSession, Vec<u8>), core_call::CallError>,
 ) -> Result<CallStart, CallsealError> {
     let (session, message) = result?;
@@ -366,6 +373,19 @@ pub fn respond_to_call_scripted(
 
 #[uniffi::export]
 impl CallSession {
+    /// Whether call `feature` (kebab-case) may run: a session is end-to-end
+    /// encrypted, so the gated ones are refused.
+    ///
+    /// # Errors
+    /// `FeatureUnavailable` for a gated feature; `InvalidArgument` for an
+    /// unknown one.
+    pub fn check_feature(&self, feature: String) -> Result<(), CallsealError> {
+        guard(|| {
+            let feature: callseal_core::policy::CallFeature = feature.parse()?;
+            Ok(lock(&self.inner)?.check_feature(feature)?)
+        })
+    }
+
     /// Processes one message from the peer; returns the message to send,
     /// if any. Once established, the peer's identity is looked up in (and
     /// recorded into) `store`.

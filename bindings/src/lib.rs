@@ -12,6 +12,9 @@
 //!   (started by [`initiate_call`] / [`respond_to_call`], which return a
 //!   [`CallStart`]), [`CallMedia`], [`CallState`], [`Indicator`],
 //!   [`PeerStatus`];
+//! - policy: [`PolicyDocument`] with its [`CallDecision`] and
+//!   [`MeetingDecision`], [`check_call_feature`], [`check_meeting_feature`],
+//!   and [`initiate_call_with_policy`] / [`respond_to_call_with_policy`];
 //! - errors: [`CallsealError`], one variant per
 //!   [`ErrorKind`](callseal_core::ErrorKind).
 //!
@@ -36,6 +39,7 @@ mod error;
 mod frame;
 mod guard;
 mod media;
+mod policy;
 
 pub use call::{
     CallMedia, CallSession, CallStart, CallState, IdentityKeyPair, IdentityStore, Indicator,
@@ -44,6 +48,10 @@ pub use call::{
 pub use error::CallsealError;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{DecryptedFrame, MediaReceiver, MediaSender};
+pub use policy::{
+    CallDecision, MeetingDecision, MeetingParticipant, PolicyDocument, Refusal, check_call_feature,
+    check_meeting_feature, initiate_call_with_policy, respond_to_call_with_policy,
+};
 
 uniffi::setup_scaffolding!("callseal");
 

@@ -11,6 +11,7 @@ mod errors;
 mod fixed;
 mod frames;
 mod media;
+mod policy;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,10 @@ fn files() -> Result<Vec<(&'static str, String)>, String> {
             render(errors::DESCRIPTION, errors::cases()?)?,
         ),
         ("calls.json", render(calls::DESCRIPTION, calls::cases()?)?),
+        (
+            "policy.json",
+            render(policy::DESCRIPTION, policy::cases()?)?,
+        ),
     ])
 }
 

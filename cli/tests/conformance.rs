@@ -13,7 +13,13 @@ use callseal_core::frame::media::{Codec, MediaReceiver, MediaSender};
 use callseal_core::frame::{BaseKey, CipherSuite, Counter, Kid, Receiver, ReceiverConfig, Sender};
 use serde_json::Value;
 
-const FILES: [&str; 4] = ["frames.json", "media.json", "errors.json", "calls.json"];
+const FILES: [&str; 5] = [
+    "frames.json",
+    "media.json",
+    "errors.json",
+    "calls.json",
+    "policy.json",
+];
 
 fn committed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance")
@@ -252,5 +258,55 @@ fn calls_replay() {
                 .unwrap();
             assert_eq!(out, payload, "{name}: {field}");
         }
+    }
+}
+
+#[test]
+fn policy_decisions_replay_exactly() {
+    use callseal_core::policy::{Participant, PolicyDocument};
+    let cases = load("policy.json");
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let doc = PolicyDocument::from_json(c["document"].as_str().unwrap().as_bytes()).unwrap();
+        let got = match c["kind"].as_str().unwrap() {
+            "call" => serde_json::to_value(
+                doc.evaluate_call(c["caller"].as_str().unwrap(), c["callee"].as_str().unwrap()),
+            )
+            .unwrap(),
+            "meeting" => {
+                let participants: Vec<Participant> = c["participants"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        Participant::new(
+                            p["user"].as_str().unwrap(),
+                            p["platform"].as_str().unwrap().parse().unwrap(),
+                        )
+                    })
+                    .collect();
+                serde_json::to_value(doc.evaluate_meeting(
+                    c["organizer"].as_str().unwrap(),
+                    c["organizer_e2ee"].as_bool().unwrap(),
+                    &participants,
+                ))
+                .unwrap()
+            }
+            other => panic!("unknown kind {other}"),
+        };
+        assert_eq!(got, c["decision"], "{name}");
+    }
+    let reasons: std::collections::BTreeSet<_> = cases
+        .iter()
+        .map(|c| c["decision"]["reason"].as_str().unwrap())
+        .collect();
+    for reason in [
+        "ok",
+        "policy-disabled",
+        "user-setting-off",
+        "compliance-recording",
+        "organizer-setting-off",
+    ] {
+        assert!(reasons.contains(reason), "{reason}");
     }
 }
