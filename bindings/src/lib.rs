@@ -15,6 +15,7 @@
 //! - policy: [`PolicyDocument`] with its [`CallDecision`] and
 //!   [`MeetingDecision`], [`check_call_feature`], [`check_meeting_feature`],
 //!   and [`initiate_call_with_policy`] / [`respond_to_call_with_policy`];
+//! - meetings: [`MeetingClient`], [`MeetingSession`] and their records;
 //! - errors: [`CallsealError`], one variant per
 //!   [`ErrorKind`](callseal_core::ErrorKind).
 //!
@@ -39,6 +40,7 @@ mod error;
 mod frame;
 mod guard;
 mod media;
+mod meeting;
 mod policy;
 
 pub use call::{
@@ -48,6 +50,10 @@ pub use call::{
 pub use error::CallsealError;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{DecryptedFrame, MediaReceiver, MediaSender};
+pub use meeting::{
+    CommitMessages, EpochChange, MeetingClient, MeetingFrame, MeetingMember, MeetingReceived,
+    MeetingSession,
+};
 pub use policy::{
     CallDecision, MeetingDecision, MeetingParticipant, PolicyDocument, Refusal, check_call_feature,
     check_meeting_feature, initiate_call_with_policy, respond_to_call_with_policy,

@@ -11,7 +11,7 @@ use crate::guard::{guard, lock};
 
 /// The codec of a name: `Opus`, `VP8`, `VP9`, `H.264`, `H.265`, `AV1`,
 /// `generic`.
-fn codec(name: &str) -> Result<Codec, CallsealError> {
+pub(crate) fn codec(name: &str) -> Result<Codec, CallsealError> {
     Codec::ALL
         .into_iter()
         .find(|c| c.name() == name)

@@ -126,6 +126,13 @@ fn codes<T: std::fmt::Display>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()
 }
 
+impl PolicyDocument {
+    /// The core document.
+    pub(crate) fn core(&self) -> &core_policy::PolicyDocument {
+        &self.inner
+    }
+}
+
 #[uniffi::export]
 impl PolicyDocument {
     /// A document holding only the Global policy (both settings `Disabled`).
