@@ -1,1 +1,44 @@
-//! callseal-wasm: the wasm-bindgen wrapper of callseal-core (issue #5).
+//! callseal-wasm: the WebAssembly wrapper of `callseal-core`, published as
+//! the npm package `callseal`.
+//!
+//! This crate is a translation layer and nothing else: it maps JavaScript
+//! values (`Uint8Array`, `bigint`, strings) to the core's types, the core's
+//! errors to a JavaScript `CallsealError` with a stable `code`
+//! ([`callseal_core::ErrorKind::code`]), and ownership to objects with
+//! `free()` and `Symbol.dispose`. Every decision — checks, defaults,
+//! limits — is made by the core. The surface is the one of
+//! `docs/BINDINGS.md`; the TypeScript API is documented in `wasm/README.md`.
+//!
+//! - [`FrameSender`], [`FrameReceiver`]: RFC 9605 SFrame frames.
+//! - [`MediaSender`], [`MediaReceiver`]: media mode for WebRTC encoded frames.
+//! - [`IdentityKeyPair`], [`IdentityStore`], [`CallSession`]: the 1:1 call
+//!   handshake, its security code and its media keys.
+//!
+//! No panic is reachable from input (the core denies `unwrap`, `expect` and
+//! `panic` and is fuzzed); should a bug panic anyway, [`error::guard`] and
+//! the panic hook installed at start-up turn it into a `CallsealError` with
+//! code `internal` (see `error.rs` for what each build can promise).
+
+mod call;
+mod convert;
+mod error;
+mod frame;
+mod media;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+pub use call::{CallSession, IdentityKeyPair, IdentityStore};
+pub use error::Failure;
+pub use frame::{FrameReceiver, FrameSender};
+pub use media::{MediaReceiver, MediaSender};
+
+/// The version of callseal. The wrapper and the core share the workspace's
+/// version, so this is the core's version too.
+///
+/// ```
+/// assert_eq!(callseal_wasm::version(), env!("CARGO_PKG_VERSION"));
+/// ```
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

@@ -8,6 +8,9 @@
 //! - [`Receiver`]: keys by KID, a replay window per key, and §5.1 ratchet
 //!   following ([`RatchetLayout`]).
 //! - [`media`]: codec-aware media mode for WebRTC encoded frames.
+//! - [`ExternalKey`], [`Sender::seal_external`], [`Receiver::open_external`]:
+//!   AES-GCM run by a platform API (WebCrypto) while the core keeps keys,
+//!   headers, nonces and replay windows.
 //!
 //! The hot path allocates nothing and derives no key: keys are expanded when
 //! installed, [`Sender::encrypt_into`] writes into the caller's buffer and
@@ -29,6 +32,7 @@
 
 mod aead;
 mod error;
+mod external;
 mod header;
 mod key;
 pub mod media;
@@ -43,6 +47,7 @@ mod rfc_vectors;
 
 pub use aead::Tag;
 pub use error::Error;
+pub use external::{ExternalKey, ExternalOpen, ExternalSeal};
 pub use header::{Counter, EncodedHeader, Header, Kid, MAX_HEADER_LEN};
 pub use key::{BaseKey, MAX_BASE_KEY_LEN};
 pub use ratchet::RatchetLayout;

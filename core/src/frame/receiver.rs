@@ -469,6 +469,59 @@ impl Receiver {
         Ok(())
     }
 
+    /// Checks a frame whose AES-GCM will run outside the core (see
+    /// [`ExternalOpen`](super::ExternalOpen)): decodes the header, finds its
+    /// key (installed with [`add_key`](Self::add_key)) and checks the replay
+    /// window, without recording anything. Returns the nonce and AAD
+    /// (header || `metadata`) to decrypt `frame[header_len..]` with; then,
+    /// only once the tag verified, call [`commit_external`](Self::commit_external).
+    ///
+    /// # Errors
+    /// Header errors, [`Error::UnknownKeyId`] (also for the keys of a
+    /// followed ratcheting sender), [`Error::InvalidConfig`] for a key whose
+    /// suite is not AES-GCM, [`Error::FrameTooShort`], [`Error::Replay`],
+    /// [`Error::TooOld`].
+    pub fn open_external(
+        &self,
+        metadata: &[u8],
+        frame: &[u8],
+    ) -> Result<super::ExternalOpen, Error> {
+        let (header, hl) = Header::decode(frame)?;
+        let entry = self
+            .keys
+            .get(&header.kid)
+            .ok_or(Error::UnknownKeyId(header.kid))?;
+        super::external::require_gcm(entry.suite)?;
+        if frame.len() < hl + entry.suite.tag_len() {
+            return Err(Error::FrameTooShort);
+        }
+        entry.window.check(header.kid, header.ctr)?;
+        let head = frame.get(..hl).ok_or(Error::FrameTooShort)?;
+        Ok(super::ExternalOpen {
+            nonce: entry.cipher.nonce(header.ctr),
+            aad: super::external::aad(head, metadata),
+            header,
+            header_len: hl,
+        })
+    }
+
+    /// Records a frame checked by [`open_external`](Self::open_external)
+    /// whose tag then verified outside the core. The replay window is
+    /// checked again (another copy may have been committed meanwhile).
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`] if the key was removed, [`Error::Replay`],
+    /// [`Error::TooOld`].
+    pub fn commit_external(&mut self, header: &Header) -> Result<(), Error> {
+        let entry = self
+            .keys
+            .get_mut(&header.kid)
+            .ok_or(Error::UnknownKeyId(header.kid))?;
+        entry.window.check(header.kid, header.ctr)?;
+        entry.window.accept(header.ctr);
+        Ok(())
+    }
+
     /// Decrypts an SFrame ciphertext in place; returns its header and the
     /// payload, a sub-slice of `frame`.
     ///

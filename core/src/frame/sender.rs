@@ -202,6 +202,25 @@ impl Sender {
         Ok(Sealed { header, tag })
     }
 
+    /// Uses the next counter for a frame whose AES-GCM runs outside the
+    /// core (see [`ExternalSeal`](super::ExternalSeal)): returns its header,
+    /// nonce and AAD (header || `metadata`). The counter is used whether or
+    /// not the caller then seals, so no nonce can repeat.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless the suite is AES-GCM (no counter is
+    /// used); [`Error::CounterExhausted`].
+    pub fn seal_external(&mut self, metadata: &[u8]) -> Result<super::ExternalSeal, Error> {
+        super::external::require_gcm(self.suite)?;
+        let ctr = self.take_counter()?;
+        let header = Header { kid: self.kid, ctr }.encode();
+        Ok(super::ExternalSeal {
+            nonce: self.cipher.nonce(ctr),
+            aad: super::external::aad(header.as_bytes(), metadata),
+            header,
+        })
+    }
+
     /// Writes the SFrame ciphertext `header || ciphertext || tag` of
     /// `payload` into `out`; returns its length ([`frame_len`](Self::frame_len)).
     ///

@@ -89,8 +89,7 @@ impl PolicyStore {
         let mut doc = self.load()?;
         let value = change(&mut doc)?;
         self.write(&doc)?;
-        // Dropping `lock` closes the file, which releases the lock.
-        drop(lock);
+        // `lock` goes out of scope here: closing the file releases the lock.
         Ok(value)
     }
 

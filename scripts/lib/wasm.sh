@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Helpers of the WebAssembly scripts (build-wasm, test-wasm, bench-wasm,
+# serve-demo). Source it; do not execute it. Each ensure_* is idempotent:
+# it checks first and installs only what is missing.
+
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+WASM_DIR="$CALLSEAL_ROOT/wasm"
+WASM_PKG="$WASM_DIR/pkg"
+WASM_TARGET=wasm32-unknown-unknown
+# wasm-bindgen's CLI must be exactly the version of the wasm-bindgen crate.
+WASM_BINDGEN_VERSION=0.2.130
+# The target dir cargo uses: $CARGO_TARGET_DIR when set, else <repo>/target.
+WASM_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CALLSEAL_ROOT/target}"
+export WASM_DIR WASM_PKG WASM_TARGET WASM_BINDGEN_VERSION WASM_CARGO_TARGET_DIR
+
+# The wasm build only: SIMD128 (Chromium, Firefox, Safari and Node all run
+# it) speeds the software AES and GHASH up. Host builds are untouched.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:--C target-feature=+simd128}"
+
+# Headless Chromium for the browser tests (Debian's packages).
+CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
+CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+export CHROMIUM_BIN CHROMEDRIVER
+
+# Used by the scripts that source this file.
+# shellcheck disable=SC2034
+wasm_locked=()
+# shellcheck disable=SC2034
+if [[ -n "$(cargo_locked_flag)" ]]; then
+    wasm_locked=(--locked)
+fi
+
+ensure_wasm_target() {
+    if rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
+        return 0
+    fi
+    have rustup || { warn "rustup not found; cannot add $WASM_TARGET"; return 1; }
+    log "adding the $WASM_TARGET target"
+    rustup target add "$WASM_TARGET" </dev/null
+}
+
+# wasm-bindgen and wasm-bindgen-test-runner of exactly $WASM_BINDGEN_VERSION:
+# reused when on PATH (or in ~/.cargo/bin), else built from source (~12 min).
+ensure_wasm_bindgen() {
+    export PATH="$HOME/.cargo/bin:$PATH"
+    local have_version=""
+    if have wasm-bindgen && have wasm-bindgen-test-runner; then
+        have_version="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+    fi
+    if [[ "$have_version" == "$WASM_BINDGEN_VERSION" ]]; then
+        log "wasm-bindgen $have_version present: $(command -v wasm-bindgen)"
+        return 0
+    fi
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (found: ${have_version:-none}); this takes minutes"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force </dev/null || return 1
+    [[ "$(wasm-bindgen --version | awk '{print $2}')" == "$WASM_BINDGEN_VERSION" ]]
+}
+
+# node and npm (Debian's), at least Node 18 for `node --test`.
+ensure_node() {
+    if ! have node || ! have npm; then
+        log "node or npm missing; installing them with apt-get"
+        apt_install nodejs npm || return 1
+    fi
+    local major
+    major="$(node -p 'process.versions.node.split(".")[0]')"
+    ((major >= 18)) || { warn "node $major is too old (need 18 or later)"; return 1; }
+    log "node $(node --version), npm $(npm --version 2>/dev/null)"
+}
+
+# The build and test tools of wasm/package-lock.json (binaryen's wasm-opt,
+# playwright-core), installed into wasm/node_modules.
+ensure_wasm_npm() {
+    ensure_node || return 1
+    if [[ -x "$WASM_DIR/node_modules/.bin/wasm-opt" && -d "$WASM_DIR/node_modules/playwright-core" ]]; then
+        return 0
+    fi
+    log "installing wasm/node_modules (npm ci)"
+    (cd "$WASM_DIR" && npm ci --no-audit --no-fund </dev/null) || return 1
+}
+
+# Debian's Chromium and chromedriver (never a browser download).
+ensure_chromium() {
+    if [[ -x "$CHROMIUM_BIN" && -x "$CHROMEDRIVER" ]]; then
+        return 0
+    fi
+    log "Chromium or chromedriver missing; installing them with apt-get"
+    apt_install chromium chromium-driver || return 1
+    [[ -x "$CHROMIUM_BIN" && -x "$CHROMEDRIVER" ]]
+}
+
+# The built package must exist (scripts/build-wasm makes it).
+require_wasm_pkg() {
+    [[ -f "$WASM_PKG/package.json" && -f "$WASM_PKG/callseal_bg.wasm" ]] ||
+        die "wasm/pkg is not built: run scripts/build-wasm first"
+}

@@ -1,0 +1,105 @@
+// The demo page: two participants side by side (see loopback.js).
+import { connect, handshake, hangUp, participant, received } from './loopback.js';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const sides = { alice: $('#alice'), bob: $('#bob') };
+const LABELS = {
+  hidden: 'Not encrypted',
+  'lock-and-shield': 'End-to-end encrypted',
+  'lock-and-shield-verified': 'End-to-end encrypted · verified',
+};
+
+let call = null;
+let timer = null;
+
+function show(name, status) {
+  const el = sides[name];
+  const indicator = status ? status.indicator : 'hidden';
+  $('.indicator', el).dataset.indicator = indicator;
+  $('.label', el).textContent = LABELS[indicator];
+  $('.code', el).textContent = (status && status.securityCode) || '—';
+  $('.verify', el).disabled = !status || status.state !== 'encrypted';
+}
+
+function verdict() {
+  const [a, b] = [$('.code', sides.alice).textContent, $('.code', sides.bob).textContent];
+  const el = $('#verdict');
+  if (a === '—' || b === '—') return;
+  const same = a === b;
+  el.textContent = same
+    ? 'The codes match: nobody is in the middle. Press “Codes match” on each side.'
+    : 'The codes differ: someone is in the middle. Do not trust this call.';
+  el.className = `verdict ${same ? 'ok' : 'bad'}`;
+}
+
+function logRelay(from, to, bytes) {
+  const li = document.createElement('li');
+  const hex = Array.from(bytes.slice(0, 24), (b) => b.toString(16).padStart(2, '0')).join('');
+  li.textContent = `${from} → ${to}: ${bytes.length} bytes ${hex}…`;
+  $('#relay-log').append(li);
+}
+
+async function refresh() {
+  if (!call) return;
+  for (const name of ['alice', 'bob']) {
+    const stats = await call[name].e2ee.stats();
+    $('.decrypted', sides[name]).textContent = stats.decrypted;
+    $('.failed', sides[name]).textContent = stats.decryptFailures;
+  }
+}
+
+async function start() {
+  $('#start').disabled = true;
+  $('#relay-log').replaceChildren();
+  const mitm = $('#mitm').checked;
+  const alice = await participant('alice');
+  const bob = await participant('bob');
+  call = { alice, bob, mitm };
+  const statuses = await handshake(alice, bob, { mitm, log: logRelay });
+  show('alice', statuses.alice);
+  show('bob', statuses.bob);
+  verdict();
+  $('video', sides.alice).srcObject = alice.remote;
+  $('video', sides.bob).srcObject = bob.remote;
+  await connect(alice, bob);
+  timer = setInterval(refresh, 500);
+  $('#hangup').disabled = false;
+  document.body.dataset.call = mitm ? 'mitm' : 'direct';
+}
+
+function stop() {
+  clearInterval(timer);
+  if (call) hangUp(call.alice, call.bob);
+  call = null;
+  show('alice', null);
+  show('bob', null);
+  $('#start').disabled = false;
+  $('#hangup').disabled = true;
+  $('#verdict').textContent = 'Press “Start call”.';
+  $('#verdict').className = 'verdict';
+  delete document.body.dataset.call;
+}
+
+for (const name of ['alice', 'bob']) {
+  $('.verify', sides[name]).addEventListener('click', async () => {
+    const { status } = await call[name].e2ee.markVerified();
+    show(name, status);
+  });
+}
+$('#start').addEventListener('click', () => start().catch((err) => {
+  $('#verdict').textContent = `Error: ${err.code || ''} ${err.message}`;
+  $('#verdict').className = 'verdict bad';
+}));
+$('#hangup').addEventListener('click', stop);
+
+// For the browser tests: what the page shows and what the peers decoded.
+window.demo = {
+  ready: true,
+  async stats() {
+    if (!call) return null;
+    return {
+      alice: { received: await received(call.alice.pc), worker: await call.alice.e2ee.stats() },
+      bob: { received: await received(call.bob.pc), worker: await call.bob.e2ee.stats() },
+    };
+  },
+};

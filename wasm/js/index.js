@@ -1,0 +1,17 @@
+// The callseal package for browsers and bundlers: call `await init()` once
+// (it fetches callseal_bg.wasm next to this file, or takes a URL, Response
+// or compiled module), then use the classes.
+export {
+  CallSession,
+  FrameReceiver,
+  FrameSender,
+  IdentityKeyPair,
+  IdentityStore,
+  MediaReceiver,
+  MediaSender,
+  version,
+  initSync,
+  default,
+  default as init,
+} from './callseal.js';
+export { CallsealError } from './errors.js';

@@ -1,0 +1,155 @@
+// Browser tests in headless Chromium: the conformance files, real calls
+// between two RTCPeerConnections with the fake camera and microphone, a
+// wrong key, and the demo page. Screenshots go to wasm/test-results/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+import { openBrowser } from './chromium.mjs';
+
+const SHOTS = new URL('../../test-results/', import.meta.url);
+mkdirSync(SHOTS, { recursive: true });
+const shot = (name) => new URL(name, SHOTS).pathname;
+
+let browser;
+before(async () => {
+  browser = await openBrowser();
+});
+after(async () => {
+  if (browser) await browser.close();
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until `ok(value)`; returns the value, or throws after `ms`. */
+async function until(fn, ok, ms, what) {
+  const end = Date.now() + ms;
+  let value;
+  while (Date.now() < end) {
+    value = await fn();
+    if (ok(value)) return value;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value, (k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+}
+
+async function testPage() {
+  return browser.page('/test/browser/', () => window.testsReady === true);
+}
+
+test('conformance files replay byte for byte in Chromium', async () => {
+  const page = await testPage();
+  const { counts, missing } = await page.evaluate(() => window.tests.conformance());
+  for (const name of missing) console.log(`skipped ${name}: not present in tests/conformance/`);
+  for (const [name, n] of Object.entries(counts)) console.log(`replayed ${n} cases of ${name} in Chromium`);
+  if (process.env.CI === 'true') assert.deepEqual(missing, []);
+  assert.ok(Object.keys(counts).length + missing.length === 4);
+  await page.close();
+});
+
+test('a 1:1 call: same code, lock-and-shield, video and audio decode both ways', async () => {
+  const page = await testPage();
+  const statuses = await page.evaluate(() => window.tests.call());
+  assert.deepEqual(statuses.modes, ['script-transform', 'encoded-streams']);
+  assert.match(statuses.alice.securityCode, /^\d{5} \d{5} \d{5} \d{5}$/);
+  assert.equal(statuses.alice.securityCode, statuses.bob.securityCode);
+  for (const side of [statuses.alice, statuses.bob]) {
+    assert.equal(side.state, 'encrypted');
+    assert.equal(side.indicator, 'lock-and-shield');
+  }
+  const stats = () => page.evaluate(() => window.tests.stats());
+  const first = await until(
+    stats,
+    (s) => s.bob.received.video.framesDecoded > 5 && s.alice.received.video.framesDecoded > 5,
+    30000,
+    'decoded video on both sides',
+  );
+  // Keys change mid-call: Alice's sender ratchets; Bob's receiver follows.
+  const { kid } = await page.evaluate(() => window.tests.rekey());
+  assert.equal(typeof kid, 'bigint');
+  await sleep(2000);
+  const later = await until(
+    stats,
+    (s) => s.bob.received.video.framesDecoded > first.bob.received.video.framesDecoded + 10,
+    20000,
+    'more decoded video after the rekey',
+  );
+  for (const side of ['alice', 'bob']) {
+    const w = later[side].worker;
+    assert.ok(w.decryptedByKind.video > 0 && w.decryptedByKind.audio > 0, JSON.stringify(w));
+    assert.equal(w.decryptFailures, 0, JSON.stringify(w.failuresByCode));
+    assert.ok(later[side].received.audio.totalSamplesReceived > later[side].received.audio.concealedSamples);
+    assert.ok(later[side].received.audio.packetsReceived > 0);
+    assert.equal(w.encryptFailures, 0);
+  }
+  assert.ok(later.alice.worker.encryptedByCodec['video/VP8'] > 0, JSON.stringify(later.alice.worker));
+  assert.ok(later.alice.worker.encryptedByCodec['audio/opus'] > 0, JSON.stringify(later.alice.worker));
+  console.log(`call: Bob decoded ${later.bob.received.video.framesDecoded} video frames; worker ${JSON.stringify(later.bob.worker.decryptedByKind)}`);
+  await page.screenshot({ path: shot('call.png') });
+  await page.evaluate(() => window.tests.hangUp());
+  await page.close();
+});
+
+test('with a wrong key nothing decodes and the failures are counted', async () => {
+  const page = await testPage();
+  await page.evaluate(() => window.tests.keyed({ wrongKey: true }));
+  const stats = () => page.evaluate(() => window.tests.stats());
+  // Alice's receive key is right: her side decodes, which shows media flows.
+  const s = await until(
+    stats,
+    (v) => v.alice.received.video.framesDecoded > 10 && v.bob.worker.decryptFailures > 50,
+    30000,
+    'media flowing with a wrong key at Bob',
+  );
+  assert.equal(s.bob.received.video.framesDecoded, 0);
+  assert.equal(s.bob.worker.decrypted, 0);
+  assert.ok(s.bob.worker.failuresByCode['authentication-failed'] > 50, JSON.stringify(s.bob.worker));
+  assert.ok(s.bob.received.audio.totalSamplesReceived === s.bob.received.audio.concealedSamples || s.bob.received.audio.totalSamplesReceived === 0);
+  console.log(`wrong key: ${s.bob.worker.decryptFailures} frames refused at Bob, 0 decoded; Alice decoded ${s.alice.received.video.framesDecoded}`);
+  await page.screenshot({ path: shot('wrong-key.png') });
+  await page.evaluate(() => window.tests.hangUp());
+  await page.close();
+});
+
+test('the demo page: codes match, verified, then a man in the middle', async () => {
+  const page = await browser.page('/demo/', () => window.demo && window.demo.ready);
+  await page.click('[data-testid=start]');
+  await page.waitForFunction(() => document.body.dataset.call === 'direct', null, { timeout: 30000 });
+  const code = (side) => page.textContent(`[data-testid=${side}] .code`);
+  const indicator = (side) => page.getAttribute(`[data-testid=${side}] .indicator`, 'data-indicator');
+  assert.match(await code('alice'), /^\d{5} \d{5} \d{5} \d{5}$/);
+  assert.equal(await code('alice'), await code('bob'));
+  assert.equal(await indicator('alice'), 'lock-and-shield');
+  assert.equal(await indicator('bob'), 'lock-and-shield');
+  await until(() => page.evaluate(() => window.demo.stats()), (s) => s.bob.received.video.framesDecoded > 10, 30000, 'demo video');
+  await page.click('[data-testid=alice] .verify');
+  await page.click('[data-testid=bob] .verify');
+  await page.waitForFunction(() => document.querySelector('[data-testid=bob] .indicator').dataset.indicator === 'lock-and-shield-verified');
+  assert.equal(await indicator('alice'), 'lock-and-shield-verified');
+  await sleep(1000);
+  await page.screenshot({ path: shot('demo-verified.png'), fullPage: true });
+
+  await page.click('[data-testid=hangup]');
+  await page.check('[data-testid=mitm]');
+  await page.click('[data-testid=start]');
+  await page.waitForFunction(() => document.body.dataset.call === 'mitm', null, { timeout: 30000 });
+  assert.notEqual(await code('alice'), await code('bob'));
+  assert.match(await page.textContent('[data-testid=verdict]'), /differ/);
+  const s = await until(
+    () => page.evaluate(() => window.demo.stats()),
+    (v) => v.bob.worker.decryptFailures > 50 && v.alice.worker.decryptFailures > 50,
+    30000,
+    'refused frames under the man in the middle',
+  );
+  assert.equal(s.bob.received.video.framesDecoded, 0);
+  assert.equal(s.alice.received.video.framesDecoded, 0);
+  await sleep(1000);
+  await page.screenshot({ path: shot('demo-mitm.png'), fullPage: true });
+  await page.click('[data-testid=hangup]');
+  await page.close();
+});
+
+test('no page error was logged', () => {
+  const errors = browser.consoleLines.filter((l) => l.startsWith('pageerror') || l.startsWith('error'));
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,261 @@
+// The package's API in Node: frames, media mode, calls, errors, ownership.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+import {
+  CallSession,
+  CallsealError,
+  FrameReceiver,
+  FrameSender,
+  IdentityKeyPair,
+  IdentityStore,
+  MediaReceiver,
+  MediaSender,
+  version,
+} from '../../pkg/node.js';
+
+const key = (byte, len = 16) => new Uint8Array(len).fill(byte);
+const bytes = (...b) => new Uint8Array(b);
+const meta = new TextEncoder().encode('rtp-metadata');
+
+function code(fn) {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof CallsealError, `not a CallsealError: ${err}`);
+    assert.ok(err instanceof Error);
+    assert.equal(err.name, 'CallsealError');
+    assert.ok(err.message.length > 0);
+    return err.code;
+  }
+  assert.fail('no error thrown');
+}
+
+test('version is the workspace version', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../pkg/package.json', import.meta.url)));
+  assert.equal(version(), pkg.version);
+});
+
+test('frames round trip under every suite', () => {
+  for (let suite = 1; suite <= 8; suite += 1) {
+    const k = key(suite, 32);
+    const sender = new FrameSender(suite, 7n, k);
+    const receiver = new FrameReceiver();
+    receiver.addKey(7n, suite, k);
+    for (let i = 0; i < 3; i += 1) {
+      const payload = new TextEncoder().encode(`frame ${i} of suite ${suite}`);
+      const frame = sender.encrypt(meta, payload);
+      assert.ok(frame instanceof Uint8Array);
+      assert.notDeepEqual(frame.subarray(1, 1 + payload.length), payload);
+      assert.deepEqual(receiver.decrypt(meta, frame), payload);
+    }
+    assert.equal(sender.nextCounter, 3n);
+    sender.free();
+    receiver.free();
+  }
+});
+
+test('frame errors carry stable codes', () => {
+  const sender = new FrameSender(4, 300n, key(1));
+  const receiver = new FrameReceiver();
+  receiver.addKey(300, 4, key(1)); // a number works where it is safe
+  assert.equal(receiver.hasKey(300n), true);
+  const frame = sender.encrypt(meta, bytes(1, 2, 3));
+  assert.equal(code(() => receiver.decrypt(bytes(9), frame)), 'authentication-failed');
+  receiver.decrypt(meta, frame);
+  assert.equal(code(() => receiver.decrypt(meta, frame)), 'replay');
+  const tampered = sender.encrypt(meta, bytes(4, 5, 6));
+  tampered[tampered.length - 1] ^= 1;
+  assert.equal(code(() => receiver.decrypt(meta, tampered)), 'authentication-failed');
+  assert.equal(code(() => receiver.decrypt(meta, bytes())), 'malformed');
+  assert.equal(code(() => new FrameReceiver().decrypt(meta, frame)), 'unknown-key-id');
+  assert.equal(code(() => new FrameSender(9, 1n, key(1))), 'invalid-argument');
+  assert.equal(code(() => new FrameSender(4, -1, key(1))), 'invalid-argument');
+  assert.equal(code(() => new FrameSender(4, 2 ** 60, key(1))), 'invalid-argument');
+  assert.equal(code(() => new FrameSender(4, 1n << 64n, key(1))), 'invalid-argument');
+  assert.equal(code(() => FrameReceiver.withConfig(0, 16, 8)), 'invalid-argument');
+  assert.equal(receiver.removeKey(300n), true);
+  assert.equal(receiver.removeKey(300n), false);
+});
+
+test('a sender at the last counter is exhausted after one frame', () => {
+  const max = (1n << 64n) - 1n;
+  const sender = FrameSender.startingAt(4, (1n << 64n) - 2n, key(2), max);
+  assert.equal(sender.kid, (1n << 64n) - 2n);
+  assert.equal(sender.nextCounter, max);
+  const frame = sender.encrypt(meta, bytes(1));
+  assert.equal(sender.nextCounter, null);
+  assert.equal(code(() => sender.encrypt(meta, bytes(1))), 'key-exhausted');
+  const receiver = FrameReceiver.withConfig(64, 4, 4);
+  receiver.addKey((1n << 64n) - 2n, 4, key(2));
+  assert.deepEqual(receiver.decrypt(meta, frame), bytes(1));
+});
+
+test('media mode keeps the VP8 header clear and finds the codec', () => {
+  const sender = new MediaSender(4, 9n, key(3));
+  const receiver = new MediaReceiver();
+  receiver.addKey(9n, 4, key(3));
+  const vp8 = bytes(0x31, 0x02, 0x00, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3);
+  const protectedFrame = sender.encryptFrame('video/VP8', vp8);
+  assert.deepEqual(protectedFrame.subarray(0, 3), vp8.subarray(0, 3));
+  assert.notDeepEqual(protectedFrame.subarray(3, 10), vp8.subarray(3));
+  const out = receiver.decryptFrame(protectedFrame);
+  assert.deepEqual(out, { codec: 'VP8', kid: 9n, counter: 0n, payload: vp8 });
+  const opus = sender.encryptFrame('Opus', bytes(0x78, 1, 2));
+  assert.equal(receiver.decryptFrame(opus).codec, 'Opus');
+  const forged = sender.encryptFrame('VP8', vp8);
+  forged[0] ^= 1; // a clear byte, authenticated all the same
+  assert.equal(code(() => receiver.decryptFrame(forged)), 'authentication-failed');
+  assert.equal(code(() => sender.encryptFrame('video/red', vp8)), 'invalid-argument');
+  assert.equal(code(() => sender.encryptFrame('H.264', bytes(1, 2, 3))), 'malformed');
+  assert.equal(code(() => sender.ratchet()), 'invalid-argument');
+  assert.equal(code(() => receiver.decryptFrame(bytes())), 'malformed');
+});
+
+function handshake({ alice, bob, aliceStore, bobStore, suite = 4 }) {
+  const a = CallSession.initiate(alice, 'alice', suite);
+  assert.equal(a.session.state, 'negotiating');
+  assert.equal(a.session.indicator, 'hidden');
+  assert.equal(a.session.securityCode, null);
+  const b = CallSession.respond(bob, 'bob', a.message);
+  const reveal = a.session.handle(b.message, aliceStore);
+  const confirm = b.session.handle(reveal, bobStore);
+  assert.equal(a.session.handle(confirm, aliceStore), null);
+  return [a.session, b.session];
+}
+
+test('a 1:1 call: same code, lock-and-shield, verified, media both ways', () => {
+  const alice = IdentityKeyPair.generate();
+  const bob = IdentityKeyPair.generate();
+  const [aliceStore, bobStore] = [IdentityStore.memory(), IdentityStore.memory()];
+  const [a, b] = handshake({ alice, bob, aliceStore, bobStore });
+  assert.match(a.securityCode, /^\d{5} \d{5} \d{5} \d{5}$/);
+  assert.equal(a.securityCode, b.securityCode);
+  assert.equal(a.state, 'encrypted');
+  assert.equal(a.indicator, 'lock-and-shield');
+  assert.equal(a.peerStatus, 'new');
+  assert.equal(a.peerUid, 'bob');
+  assert.equal(b.peerUid, 'alice');
+  a.markVerified(aliceStore);
+  assert.equal(a.state, 'verified');
+  assert.equal(a.indicator, 'lock-and-shield-verified');
+
+  const am = a.takeMedia();
+  const bm = b.takeMedia();
+  assert.equal(code(() => a.takeMedia()), 'protocol-violation');
+  for (let i = 0; i < 5; i += 1) {
+    const f = bytes(0x78, i, i + 1);
+    assert.deepEqual(bm.receiver.decryptFrame(am.sender.encryptFrame('Opus', f)).payload, f);
+    assert.deepEqual(am.receiver.decryptFrame(bm.sender.encryptFrame('Opus', f)).payload, f);
+    const kid = am.sender.kid;
+    am.sender.ratchet(); // the peer follows from the key id alone
+    assert.equal(am.sender.kid, kid + 1n);
+  }
+
+  // The next call between the same identities is verified on Alice's side.
+  const [a2] = handshake({ alice, bob, aliceStore, bobStore });
+  assert.equal(a2.peerStatus, 'known-verified');
+  assert.equal(a2.state, 'verified');
+  // A new identity for Bob is flagged.
+  const [a3] = handshake({ alice, bob: IdentityKeyPair.generate(), aliceStore, bobStore });
+  assert.equal(a3.peerStatus, 'changed');
+  assert.equal(a3.state, 'encrypted');
+});
+
+test('a man in the middle shows as different codes', () => {
+  const [alice, bob, mallory] = [IdentityKeyPair.generate(), IdentityKeyPair.generate(), IdentityKeyPair.generate()];
+  const a = CallSession.initiate(alice, 'alice', 4);
+  const mToAlice = CallSession.respond(mallory, 'bob', a.message);
+  const mToBob = CallSession.initiate(mallory, 'alice', 4);
+  const b = CallSession.respond(bob, 'bob', mToBob.message);
+  const [sa, sb, sm] = [IdentityStore.memory(), IdentityStore.memory(), IdentityStore.memory()];
+  const revealA = a.session.handle(mToAlice.message, sa);
+  const revealM = mToBob.session.handle(b.message, sm);
+  mToBob.session.handle(b.session.handle(revealM, sb), sm);
+  a.session.handle(mToAlice.session.handle(revealA, sm), sa);
+  assert.equal(a.session.state, 'encrypted');
+  assert.equal(b.session.state, 'encrypted');
+  assert.notEqual(a.session.securityCode, b.session.securityCode);
+  // Alice's media does not decrypt at Bob's.
+  const f = a.session.takeMedia().sender.encryptFrame('generic', bytes(1, 2, 3));
+  assert.equal(code(() => b.session.takeMedia().receiver.decryptFrame(f)), 'authentication-failed');
+});
+
+test('handshake errors: tampering fails the session for good', () => {
+  const [alice, bob] = [IdentityKeyPair.generate(), IdentityKeyPair.generate()];
+  const a = CallSession.initiate(alice, 'alice', 4);
+  const b = CallSession.respond(bob, 'bob', a.message);
+  const store = IdentityStore.memory();
+  const response = b.message.slice();
+  response[response.length - 1] ^= 1;
+  const reveal = a.session.handle(response, store); // the ephemeral key changed
+  assert.equal(code(() => b.session.handle(reveal, store)), 'authentication-failed');
+  assert.equal(b.session.state, 'failed');
+  assert.equal(b.session.indicator, 'hidden');
+  assert.equal(code(() => b.session.handle(reveal, store)), 'protocol-violation');
+  assert.equal(code(() => CallSession.respond(bob, 'bob', bytes(1, 2))), 'malformed');
+  assert.equal(code(() => CallSession.initiate(alice, '', 4)), 'invalid-argument');
+  assert.equal(code(() => IdentityKeyPair.fromBytes(key(1, 31))), 'invalid-argument');
+  assert.equal(code(() => CallSession.initiateScripted(alice, 'alice', 4, key(1, 10))), 'entropy');
+});
+
+test('identity keys round trip through bytes', () => {
+  const id = IdentityKeyPair.generate();
+  const again = IdentityKeyPair.fromBytes(id.toBytes());
+  assert.deepEqual(again.publicKey(), id.publicKey());
+  assert.equal(id.publicKey().length, 32);
+});
+
+test('objects free, also through Symbol.dispose', () => {
+  const sender = new FrameSender(4, 1n, key(1));
+  sender.free();
+  assert.throws(() => sender.encrypt(meta, bytes(1)));
+  const receiver = new MediaReceiver();
+  assert.equal(typeof receiver[Symbol.dispose], 'function');
+  receiver[Symbol.dispose]();
+  assert.throws(() => receiver.decryptFrame(bytes(1)));
+});
+
+test('encryptAsync and decryptAsync (WebCrypto AES-GCM) make and take the same frames', async () => {
+  for (const suite of [4, 5]) {
+    const k = key(suite, 32);
+    const sync = FrameSender.startingAt(suite, 0x1234n, k, 77n);
+    const viaWebCrypto = FrameSender.startingAt(suite, 0x1234n, k, 77n);
+    const receiver = new FrameReceiver();
+    receiver.addKey(0x1234n, suite, k);
+    for (const size of [0, 1, 100, 5000, 50000]) {
+      const payload = new Uint8Array(size).map((_, i) => i * 7);
+      const pending = viaWebCrypto.encryptAsync(meta, payload);
+      assert.ok(pending instanceof Promise);
+      const frame = await pending;
+      assert.deepEqual(frame, sync.encrypt(meta, payload));
+      assert.deepEqual(await receiver.decryptAsync(meta, frame), payload);
+      // Recorded once the tag verified: the same frame is a replay, both ways.
+      await assert.rejects(receiver.decryptAsync(meta, frame), (e) => e instanceof CallsealError && e.code === 'replay');
+      assert.equal(code(() => receiver.decrypt(meta, frame)), 'replay');
+    }
+    // Sync frames open asynchronously and the other way round.
+    const f1 = sync.encrypt(meta, bytes(1, 2));
+    assert.deepEqual(await receiver.decryptAsync(meta, f1), bytes(1, 2));
+    await viaWebCrypto.encryptAsync(meta, bytes()); // counter 82, taken by f1's sender
+    const f2 = await viaWebCrypto.encryptAsync(meta, bytes(3));
+    assert.deepEqual(receiver.decrypt(meta, f2), bytes(3));
+    // A changed byte or other metadata: authentication-failed, nothing recorded.
+    const f3 = await viaWebCrypto.encryptAsync(meta, bytes(4, 5, 6));
+    const bad = f3.slice();
+    bad[bad.length - 2] ^= 1;
+    await assert.rejects(receiver.decryptAsync(meta, bad), (e) => e instanceof CallsealError && e.code === 'authentication-failed');
+    await assert.rejects(receiver.decryptAsync(bytes(), f3), (e) => e.code === 'authentication-failed');
+    assert.deepEqual(await receiver.decryptAsync(meta, f3), bytes(4, 5, 6));
+  }
+  // CTR-HMAC suites have no WebCrypto path.
+  const rejectsWith = (promise, c) => assert.rejects(promise, (e) => e instanceof CallsealError && e.code === c);
+  await rejectsWith(new FrameSender(1, 1n, key(1)).encryptAsync(meta, bytes(1)), 'invalid-argument');
+  const r = new FrameReceiver();
+  r.addKey(1n, 1, key(1));
+  const f = new FrameSender(1, 1n, key(1)).encrypt(meta, bytes(1));
+  await rejectsWith(r.decryptAsync(meta, f), 'invalid-argument');
+  await rejectsWith(new FrameReceiver().decryptAsync(meta, f), 'unknown-key-id');
+  await rejectsWith(r.decryptAsync(meta, bytes()), 'malformed');
+});
