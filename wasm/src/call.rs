@@ -174,6 +174,16 @@ impl CallSession {
         })
     }
 
+    /// Whether call `feature` (kebab-case) may run: a session is end-to-end
+    /// encrypted, so the gated features throw `feature-unavailable`.
+    #[wasm_bindgen(js_name = checkFeature)]
+    pub fn check_feature(&self, feature: &str) -> Result<(), Failure> {
+        guard(|| {
+            let feature: callseal_core::policy::CallFeature = feature.parse()?;
+            Ok(self.inner.check_feature(feature)?)
+        })
+    }
+
     /// Processes one received message; returns the message to send, or
     /// `null`. Any error fails the session for good.
     #[wasm_bindgen(unchecked_return_type = "Uint8Array | null")]
@@ -276,5 +286,40 @@ impl CallSession {
         entropy: &mut dyn Entropy,
     ) -> Result<JsValue, Failure> {
         start(CoreSession::respond(&identity.inner, uid, commit, entropy)?)
+    }
+
+    /// `initiate` under a policy decision (the core refuses what it forbids).
+    pub(crate) fn initiate_under(
+        decision: &callseal_core::policy::CallDecision,
+        identity: &IdentityKeyPair,
+        uid: &str,
+        suite: u32,
+        entropy: &mut dyn Entropy,
+    ) -> Result<JsValue, Failure> {
+        let suite = convert::suite(suite)?;
+        start(CoreSession::initiate_with_policy(
+            decision,
+            &identity.inner,
+            uid,
+            suite,
+            entropy,
+        )?)
+    }
+
+    /// `respond` under a policy decision (the core refuses what it forbids).
+    pub(crate) fn respond_under(
+        decision: &callseal_core::policy::CallDecision,
+        identity: &IdentityKeyPair,
+        uid: &str,
+        commit: &[u8],
+        entropy: &mut dyn Entropy,
+    ) -> Result<JsValue, Failure> {
+        start(CoreSession::respond_with_policy(
+            decision,
+            &identity.inner,
+            uid,
+            commit,
+            entropy,
+        )?)
     }
 }

@@ -13,6 +13,9 @@
 //! - [`MediaSender`], [`MediaReceiver`]: media mode for WebRTC encoded frames.
 //! - [`IdentityKeyPair`], [`IdentityStore`], [`CallSession`]: the 1:1 call
 //!   handshake, its security code and its media keys.
+//! - [`PolicyDocument`], [`check_call_feature`], [`check_meeting_feature`]:
+//!   policy decisions and feature gating; [`initiate_call_with_policy`].
+//! - [`MeetingClient`], [`MeetingSession`]: meetings over MLS.
 //!
 //! No panic is reachable from input (the core denies `unwrap`, `expect` and
 //! `panic` and is fuzzed); should a bug panic anyway, [`error::guard`] and
@@ -24,6 +27,8 @@ mod convert;
 mod error;
 mod frame;
 mod media;
+mod meeting;
+mod policy;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -31,6 +36,11 @@ pub use call::{CallSession, IdentityKeyPair, IdentityStore};
 pub use error::Failure;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{MediaReceiver, MediaSender};
+pub use meeting::{MeetingClient, MeetingSession};
+pub use policy::{
+    PolicyDocument, check_call_feature, check_meeting_feature, initiate_call_with_policy,
+    respond_to_call_with_policy,
+};
 
 /// The version of callseal. The wrapper and the core share the workspace's
 /// version, so this is the core's version too.

@@ -3,7 +3,7 @@
 // match. Runs unchanged in Node and in a browser page: `api` is the
 // package's exports, `files` maps a file name to its parsed JSON.
 
-export const FILES = ['frames.json', 'media.json', 'errors.json', 'calls.json'];
+export const FILES = ['frames.json', 'media.json', 'errors.json', 'calls.json', 'policy.json'];
 
 export function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -115,7 +115,29 @@ function replayCalls(api, file) {
   }
 }
 
+/** JSON with object keys sorted, so field order does not matter. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** policy.json: the same decisions, field for field. */
+function replayPolicy(api, file) {
+  for (const c of file.cases) {
+    const doc = api.PolicyDocument.fromJson(c.document);
+    const got = c.kind === 'call'
+      ? doc.evaluateCall(c.caller, c.callee)
+      : doc.evaluateMeeting(c.organizer, c.organizer_e2ee, c.participants);
+    check(c.name, 'decision', canonical(got), canonical(c.decision));
+    doc.free();
+  }
+}
+
 const REPLAY = {
+  'policy.json': replayPolicy,
   'frames.json': replayFrames,
   'media.json': replayMedia,
   'errors.json': replayErrors,

@@ -1,0 +1,95 @@
+// Policy decisions, feature gating and meetings through the built package.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  CallsealError,
+  IdentityKeyPair,
+  MeetingClient,
+  MeetingSession,
+  PolicyDocument,
+  checkCallFeature,
+  checkMeetingFeature,
+  initiateCallWithPolicy,
+} from '../../pkg/node.js';
+
+const policy = JSON.stringify({
+  version: 1,
+  policies: [{
+    Identity: 'Global',
+    CallingEndtoEndEncryptionEnabledType: 'DisabledUserOverride',
+    MeetingEndToEndEncryption: 'DisabledUserOverride',
+    Description: '',
+  }],
+  users: { alice: { e2ee_calls: true }, bob: { e2ee_calls: true } },
+});
+
+function code(fn) {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof CallsealError, `not a CallsealError: ${err}`);
+    return err.code;
+  }
+  assert.fail('no error');
+}
+
+test('call decisions, gating and a call under the policy', () => {
+  const doc = PolicyDocument.fromJson(policy);
+  const ok = doc.evaluateCall('alice', 'bob');
+  assert.equal(ok.e2ee, true);
+  assert.equal(ok.reason, 'ok');
+  assert.equal(ok.unavailable_features.length, 9);
+  assert.deepEqual(ok.not_end_to_end_encrypted, ['chat', 'reactions']);
+  assert.equal(doc.evaluateCall('alice', 'carol').reason, 'user-setting-off');
+  assert.deepEqual(doc.evaluateCall('carol', 'alice'), doc.evaluateCall('alice', 'carol'));
+  const meeting = doc.evaluateMeeting('alice', true, [
+    { user: 'alice', platform: 'desktop-mac' },
+    { user: 'carol', platform: 'web' },
+  ]);
+  assert.deepEqual(meeting.admitted, ['alice']);
+  assert.deepEqual(meeting.refused, [{ user: 'carol', reason: 'unsupported-platform' }]);
+  assert.equal(code(() => doc.evaluateMeeting('alice', true, [{ user: 'x', platform: 'linux' }])), 'invalid-argument');
+  assert.equal(code(() => checkCallFeature(true, 'recording')), 'feature-unavailable');
+  checkCallFeature(true, 'chat');
+  checkCallFeature(false, 'recording');
+  assert.equal(code(() => checkMeetingFeature(true, 'breakout-rooms')), 'feature-unavailable');
+  assert.equal(code(() => PolicyDocument.fromJson('{')), 'malformed');
+
+  const alice = IdentityKeyPair.generate();
+  assert.equal(code(() => initiateCallWithPolicy(doc, 'carol', alice, 'alice', 4)), 'policy-forbids');
+  const start = initiateCallWithPolicy(doc, 'bob', alice, 'alice', 4);
+  assert.equal(code(() => start.session.checkFeature('call-park')), 'feature-unavailable');
+  start.session.checkFeature('reactions');
+  start.session.free();
+  alice.free();
+  doc.free();
+});
+
+test('a meeting: codes agree, media flows, a removed member is locked out', () => {
+  const doc = PolicyDocument.fromJson(policy);
+  const organizer = MeetingSession.create(new MeetingClient('olga', 'desktop-mac'), doc, 4, 0);
+  const peteClient = new MeetingClient('pete', 'android');
+  const added = organizer.add(peteClient.keyPackage());
+  organizer.commitAccepted(0);
+  const pete = MeetingSession.join(peteClient, added.welcome, doc, 0);
+  assert.equal(pete.code, organizer.code);
+  assert.match(organizer.code, /^\d{5} \d{5} \d{5} \d{5}$/);
+  assert.deepEqual(organizer.members().map((m) => m.user), ['olga', 'pete']);
+  const frame = organizer.encrypt('audio/opus', new Uint8Array([0x78, 1, 2]));
+  assert.deepEqual(Array.from(pete.decrypt(frame, 1).payload), [0x78, 1, 2]);
+  assert.equal(code(() => pete.decrypt(frame, 1)), 'replay');
+  assert.equal(code(() => organizer.add(new MeetingClient('walt', 'web').keyPackage())), 'policy-forbids');
+  assert.equal(code(() => pete.handleCommit(new Uint8Array([1, 2, 3]), 2)), 'malformed');
+
+  const removal = organizer.remove('pete');
+  const change = organizer.commitAccepted(3);
+  assert.notEqual(change.code, pete.code);
+  assert.equal(pete.handleCommit(removal.commit, 3)[0].removedSelf, true);
+  assert.equal(pete.isRemoved, true);
+  assert.ok(code(() => pete.decrypt(organizer.encrypt('generic', new Uint8Array([9])), 4)));
+  assert.equal(code(() => MeetingSession.create(new MeetingClient('o', 'ios'), new PolicyDocument(), 4, 0)), 'policy-forbids');
+  organizer.free();
+  pete.free();
+  doc.free();
+});
