@@ -37,13 +37,15 @@ impl KidLayout {
     /// A layout with `E = epoch_bits`, `S = index_bits` and `context`.
     ///
     /// # Errors
-    /// [`MeetingError::InvalidConfig`] unless `1 <= E`, `1 <= S`,
-    /// `S + E <= 64` and `context < 2^(64 - S - E)`.
+    /// [`MeetingError::InvalidConfig`] unless `2 <= E`, `1 <= S`,
+    /// `S + E <= 64` and `context < 2^(64 - S - E)`. (With one epoch bit
+    /// the next epoch and the previous one share a tag, so a receiver could
+    /// not tell a frame from the future from one of the past.)
     pub fn new(epoch_bits: u8, index_bits: u8, context: u64) -> Result<Self, MeetingError> {
         let total = u32::from(epoch_bits) + u32::from(index_bits);
-        if epoch_bits == 0 || index_bits == 0 || total > 64 {
+        if epoch_bits < 2 || index_bits == 0 || total > 64 {
             return Err(MeetingError::InvalidConfig(
-                "epoch and index bits must be at least 1 and at most 64 together",
+                "epoch bits must be at least 2, index bits at least 1, and at most 64 together",
             ));
         }
         let context_bits = 64 - total;

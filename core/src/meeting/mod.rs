@@ -27,7 +27,8 @@ pub use mls::{
     CommitMessages, CommitSummary, MLS_CIPHER_SUITE, MlsClient, MlsGroup, MlsMember, MlsRsGroup,
 };
 pub use session::{
-    EpochChange, GROUP_ID_PREFIX, MAX_HELD_COMMITS, MeetingConfig, MeetingFrame, MeetingSession,
-    MeetingStats, Member, ORGANIZER_INDEX, Received, SFRAME_BASE_KEY_LABEL, credential_identity,
-    group_parameters, meeting_group_id, parse_credential_identity,
+    EpochChange, GROUP_ID_PREFIX, MAX_CANDIDATES_PER_EPOCH, MAX_HELD_COMMIT_BYTES,
+    MAX_HELD_COMMITS, MeetingConfig, MeetingFrame, MeetingSession, MeetingStats, Member,
+    ORGANIZER_INDEX, Received, SFRAME_BASE_KEY_LABEL, credential_identity, group_parameters,
+    meeting_group_id, parse_credential_identity,
 };

@@ -79,8 +79,16 @@ pub fn group_parameters(group_id: &[u8]) -> Result<(CipherSuite, KidLayout), Mee
 /// The leaf index of the organizer, the group's creator and only committer.
 pub const ORGANIZER_INDEX: u32 = 0;
 
-/// Commits held at most while an earlier one is missing.
+/// Commits held at most while an earlier one is missing; only epochs up to
+/// this far ahead are held.
 pub const MAX_HELD_COMMITS: usize = 64;
+
+/// Candidates held at most for one epoch (the server, or someone posing as
+/// it, may send several; the first that applies wins).
+pub const MAX_CANDIDATES_PER_EPOCH: usize = 4;
+
+/// The largest commit held (a Remove at 1,000 members is about 83 KB).
+pub const MAX_HELD_COMMIT_BYTES: usize = 1 << 20;
 
 /// How a meeting session behaves.
 ///
@@ -240,7 +248,7 @@ pub struct MeetingSession<G: MlsGroup = MlsRsGroup> {
     epochs: VecDeque<EpochKeys>,
     held_frames: VecDeque<HeldFrame>,
     held_bytes: usize,
-    held_commits: BTreeMap<u64, Vec<u8>>,
+    held_commits: BTreeMap<u64, Vec<Vec<u8>>>,
     code: SecurityCode,
     removed: bool,
     stats: MeetingStats,
@@ -504,8 +512,15 @@ impl<G: MlsGroup> MeetingSession<G> {
         if !self.group.has_pending_commit() {
             return Err(MeetingError::NoPendingCommit);
         }
-        let summary = self.group.apply_pending_commit()?;
-        self.after_commit(summary, now_ms)
+        let before = self.group.clone();
+        let result = self
+            .group
+            .apply_pending_commit()
+            .and_then(|s| self.after_commit(s, now_ms));
+        if result.is_err() {
+            self.group = before;
+        }
+        result
     }
 
     /// The server ordered another commit first: forget this member's.
@@ -538,47 +553,68 @@ impl<G: MlsGroup> MeetingSession<G> {
             return Err(MeetingError::StaleCommit { epoch, current });
         }
         if epoch > current {
-            if self.held_commits.len() >= MAX_HELD_COMMITS
-                && !self.held_commits.contains_key(&epoch)
-            {
-                return Err(MeetingError::TooManyHeldCommits { current });
-            }
-            self.held_commits.insert(epoch, commit.to_vec());
+            self.hold_commit(epoch, current, commit)?;
             return Ok(Vec::new());
         }
         let mut changes = vec![self.apply_commit(commit, now_ms)?];
         while !self.removed {
             let next = self.group.epoch();
             self.held_commits.retain(|&e, _| e >= next);
-            let Some(held) = self.held_commits.remove(&next) else {
+            let Some(candidates) = self.held_commits.remove(&next) else {
                 break;
             };
-            // A held commit that fails is dropped; the server resends the
-            // right one.
-            if let Ok(change) = self.apply_commit(&held, now_ms) {
-                changes.push(change);
+            // The first candidate that applies wins; the others (forgeries,
+            // or losers) are dropped, and the server resends if none did.
+            let applied = candidates
+                .iter()
+                .find_map(|held| self.apply_commit(held, now_ms).ok());
+            match applied {
+                Some(change) => changes.push(change),
+                None => break,
             }
         }
         Ok(changes)
     }
 
+    /// Holds a commit for a later epoch, within bounds: at most
+    /// [`MAX_HELD_COMMITS`] epochs ahead and held in all, at most
+    /// [`MAX_CANDIDATES_PER_EPOCH`] per epoch (the first ones kept), each at
+    /// most [`MAX_HELD_COMMIT_BYTES`]. The epoch is read from an
+    /// unauthenticated header, so nothing held is trusted until it applies.
+    fn hold_commit(&mut self, epoch: u64, current: u64, commit: &[u8]) -> Result<(), MeetingError> {
+        let too_far = epoch - current > MAX_HELD_COMMITS as u64;
+        let held: usize = self.held_commits.values().map(Vec::len).sum();
+        let candidates = self.held_commits.get(&epoch).map_or(0, Vec::len);
+        if too_far
+            || held >= MAX_HELD_COMMITS
+            || candidates >= MAX_CANDIDATES_PER_EPOCH
+            || commit.len() > MAX_HELD_COMMIT_BYTES
+        {
+            return Err(MeetingError::TooManyHeldCommits { current });
+        }
+        let entry = self.held_commits.entry(epoch).or_default();
+        if !entry.iter().any(|c| c.as_slice() == commit) {
+            entry.push(commit.to_vec());
+        }
+        Ok(())
+    }
+
     /// Checks and applies one commit for the current epoch, rolling back on
     /// any refusal.
     fn apply_commit(&mut self, commit: &[u8], now_ms: u64) -> Result<EpochChange, MeetingError> {
-        if self.group.has_pending_commit() {
-            // Another commit won the epoch: ours is void.
-            self.group.discard_pending_commit();
-        }
+        // The clone keeps any pending commit of ours: a refused message must
+        // not cost the organizer the commit it is waiting to have ordered.
+        // (mls-rs applies our own commit itself if the server echoes it.)
         let before = self.group.clone();
-        let summary = self.group.process_commit(commit);
-        let checked = summary.and_then(|s| self.check_commit(&s).map(|()| s));
-        match checked {
-            Ok(summary) => self.after_commit(summary, now_ms),
-            Err(err) => {
-                self.group = before;
-                Err(err)
-            }
+        let result = self
+            .group
+            .process_commit(commit)
+            .and_then(|s| self.check_commit(&s).map(|()| s))
+            .and_then(|s| self.after_commit(s, now_ms));
+        if result.is_err() {
+            self.group = before;
         }
+        result
     }
 
     /// Every member's checks on a commit (PROTOCOL.md §4.2).
@@ -590,6 +626,17 @@ impl<G: MlsGroup> MeetingSession<G> {
         }
         if summary.removed_self {
             return Ok(());
+        }
+        let layout = self.config.layout;
+        if self
+            .group
+            .members()
+            .iter()
+            .any(|m| layout.kid(summary.epoch, m.index).is_err())
+        {
+            return Err(MeetingError::InvalidConfig(
+                "a member index does not fit the meeting's KID layout",
+            ));
         }
         let count = self.group.members().len();
         for identity in &summary.added {
@@ -649,12 +696,23 @@ impl<G: MlsGroup> MeetingSession<G> {
     /// sender's, adds every member's to the receiver, and starts the grace
     /// time of the previous epoch.
     fn install_epoch(&mut self, now_ms: u64) -> Result<(), MeetingError> {
+        // Everything that can fail comes first, so a failure changes nothing.
         let epoch = self.group.epoch();
         let suite = self.config.suite;
+        let layout = self.config.layout;
         let base = self
             .group
             .export_secret(SFRAME_BASE_KEY_LABEL, b"", suite.key_len())?;
-        let layout = self.config.layout;
+        let code = meeting_code(&self.group.epoch_authenticator()?);
+        let mut keys = Vec::new();
+        for m in self.group.members() {
+            let key = BaseKey::new(&base).map_err(MediaError::from)?;
+            keys.push((layout.kid(epoch, m.index)?, key));
+        }
+        let own = layout.kid(epoch, self.group.own_index())?;
+        let key = BaseKey::new(&base).map_err(MediaError::from)?;
+        let sender = Sender::new(suite, own, key).map_err(MediaError::from)?;
+
         let tag = layout.epoch_tag(epoch);
         let expires = now_ms.saturating_add(self.config.grace_ms);
         for e in &mut self.epochs {
@@ -669,27 +727,20 @@ impl<G: MlsGroup> MeetingSession<G> {
         for e in colliding {
             self.remove_keys(&e);
         }
-        let members = self.group.members();
-        let mut kids = Vec::with_capacity(members.len());
-        for m in &members {
-            let kid = layout.kid(epoch, m.index)?;
-            let key = BaseKey::new(&base).map_err(MediaError::from)?;
-            self.receiver
-                .receiver_mut()
-                .add_key(kid, suite, key)
-                .map_err(MediaError::from)?;
+        let mut kids = Vec::with_capacity(keys.len());
+        for (kid, key) in keys {
+            // Cannot fail: the key has the suite's length (the sender above
+            // accepted the same bytes).
+            let _ = self.receiver.receiver_mut().add_key(kid, suite, key);
             kids.push(kid);
         }
-        let own = layout.kid(epoch, self.group.own_index())?;
-        let key = BaseKey::new(&base).map_err(MediaError::from)?;
-        let sender = Sender::new(suite, own, key).map_err(MediaError::from)?;
         self.sender = MediaSender::new(sender);
         self.epochs.push_back(EpochKeys {
             epoch,
             kids,
             expires_at: None,
         });
-        self.code = meeting_code(&self.group.epoch_authenticator()?);
+        self.code = code;
         Ok(())
     }
 
