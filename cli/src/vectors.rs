@@ -90,7 +90,7 @@ mod tests {
     fn the_files_are_deterministic_and_versioned() {
         let (a, b) = (files().unwrap(), files().unwrap());
         assert_eq!(a, b);
-        assert_eq!(a.len(), 4);
+        assert_eq!(a.len(), 5);
         for (name, text) in &a {
             let json: serde_json::Value = serde_json::from_str(text).unwrap();
             assert_eq!(json["version"], 1, "{name}");
