@@ -2,8 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use callseal_core::call::{
-    self as core_call, FileIdentityStore, MemoryIdentityStore, OsEntropy, ScriptedEntropy,
+use callseal_core::call as core_call;
+use callseal_core::identity::{
+    self as core_identity, FileIdentityStore, MemoryIdentityStore, OsEntropy, ScriptedEntropy,
 };
 
 use crate::error::CallsealError;
@@ -26,7 +27,7 @@ use crate::media::{MediaReceiver, MediaSender};
 /// ```
 #[derive(uniffi::Object)]
 pub struct IdentityKeyPair {
-    inner: core_call::IdentityKeyPair,
+    inner: core_identity::IdentityKeyPair,
 }
 
 impl std::fmt::Debug for IdentityKeyPair {
@@ -45,7 +46,7 @@ impl IdentityKeyPair {
     pub fn generate() -> Result<Self, CallsealError> {
         guard(|| {
             Ok(Self {
-                inner: core_call::IdentityKeyPair::generate()?,
+                inner: core_identity::IdentityKeyPair::generate()?,
             })
         })
     }
@@ -63,7 +64,7 @@ impl IdentityKeyPair {
             ))
         })?;
         Ok(Self {
-            inner: core_call::IdentityKeyPair::from_bytes(secret),
+            inner: core_identity::IdentityKeyPair::from_bytes(secret),
         })
     }
 
@@ -80,7 +81,7 @@ impl IdentityKeyPair {
 
 impl IdentityKeyPair {
     /// The core key pair.
-    pub(crate) fn core(&self) -> &core_call::IdentityKeyPair {
+    pub(crate) fn core(&self) -> &core_identity::IdentityKeyPair {
         &self.inner
     }
 }
@@ -91,7 +92,7 @@ enum Store {
 }
 
 impl Store {
-    fn as_dyn(&mut self) -> &mut dyn core_call::IdentityStore {
+    fn as_dyn(&mut self) -> &mut dyn core_identity::IdentityStore {
         match self {
             Store::Memory(s) => s,
             Store::File(s) => s,
@@ -438,10 +439,12 @@ impl CallSession {
             .ok()
             .flatten();
         status.map(|s| match s {
-            core_call::PeerStatus::New => PeerStatus::New,
-            core_call::PeerStatus::Known { verified: false } => PeerStatus::Known,
-            core_call::PeerStatus::Known { verified: true } => PeerStatus::KnownVerified,
-            core_call::PeerStatus::Changed => PeerStatus::Changed,
+            callseal_core::identity::PeerStatus::New => PeerStatus::New,
+            callseal_core::identity::PeerStatus::Known { verified: false } => PeerStatus::Known,
+            callseal_core::identity::PeerStatus::Known { verified: true } => {
+                PeerStatus::KnownVerified
+            }
+            callseal_core::identity::PeerStatus::Changed => PeerStatus::Changed,
         })
     }
 

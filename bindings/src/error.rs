@@ -142,9 +142,15 @@ impl From<callseal_core::call::CallError> for CallsealError {
     }
 }
 
-impl From<callseal_core::call::IdentityError> for CallsealError {
-    fn from(e: callseal_core::call::IdentityError) -> Self {
-        Self::new(ErrorKind::Storage, e.to_string())
+impl From<callseal_core::identity::IdentityError> for CallsealError {
+    fn from(e: callseal_core::identity::IdentityError) -> Self {
+        Self::new(e.kind(), e.to_string())
+    }
+}
+
+impl From<callseal_core::identity::EntropyError> for CallsealError {
+    fn from(e: callseal_core::identity::EntropyError) -> Self {
+        Self::new(e.kind(), e.to_string())
     }
 }
 

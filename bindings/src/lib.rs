@@ -15,7 +15,10 @@
 //! - policy: [`PolicyDocument`] with its [`CallDecision`] and
 //!   [`MeetingDecision`], [`check_call_feature`], [`check_meeting_feature`],
 //!   and [`initiate_call_with_policy`] / [`respond_to_call_with_policy`];
-//! - meetings: [`MeetingClient`], [`MeetingSession`] and their records;
+//! - meetings: [`MeetingClient`], [`MeetingSession`] and their records
+//!   ([`CommitMessages`], [`Batch`], [`EpochChange`], [`MeetingMember`] with
+//!   its [`Role`], [`RosterEntry`] with its [`IdentityStatus`]), and the
+//!   [`MemberKeyStore`] behind the roster's identity statuses;
 //! - errors: [`CallsealError`], one variant per
 //!   [`ErrorKind`](callseal_core::ErrorKind).
 //!
@@ -51,8 +54,8 @@ pub use error::CallsealError;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{DecryptedFrame, MediaReceiver, MediaSender};
 pub use meeting::{
-    CommitMessages, EpochChange, MeetingClient, MeetingFrame, MeetingMember, MeetingReceived,
-    MeetingSession,
+    Batch, CommitMessages, EpochChange, IdentityStatus, MeetingClient, MeetingFrame, MeetingMember,
+    MeetingReceived, MeetingSession, MemberKeyStore, Role, RosterEntry,
 };
 pub use policy::{
     CallDecision, MeetingDecision, MeetingParticipant, PolicyDocument, Refusal, check_call_feature,

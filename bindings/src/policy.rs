@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use callseal_core::call::{self as core_call, OsEntropy};
+use callseal_core::call as core_call;
+use callseal_core::identity::OsEntropy;
 use callseal_core::policy::{self as core_policy, CallFeature, MeetingFeature};
 
 use crate::call::{CallStart, IdentityKeyPair};

@@ -5,10 +5,11 @@
 //! `--mitm` the relay runs its own handshake with each side and re-encrypts
 //! the media: the call still works, and the codes differ.
 
-use callseal_core::call::{
-    CallError, CallSession, Entropy, IdentityKeyPair, MemoryIdentityStore, OsEntropy,
-};
+use callseal_core::call::CallSession;
 use callseal_core::frame::{CipherSuite, Receiver, Sender};
+use callseal_core::identity::{
+    Entropy, EntropyError, IdentityKeyPair, MemoryIdentityStore, OsEntropy,
+};
 use clap::Args;
 use serde::Serialize;
 
@@ -53,7 +54,7 @@ struct Report {
 struct SeededEntropy(Rng);
 
 impl Entropy for SeededEntropy {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
         self.0.fill(dest);
         Ok(())
     }

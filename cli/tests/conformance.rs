@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use callseal_core::ErrorKind;
-use callseal_core::call::{CallSession, IdentityKeyPair, MemoryIdentityStore, ScriptedEntropy};
+use callseal_core::call::CallSession;
 use callseal_core::frame::media::{Codec, MediaReceiver, MediaSender};
 use callseal_core::frame::{BaseKey, CipherSuite, Counter, Kid, Receiver, ReceiverConfig, Sender};
+use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore, ScriptedEntropy};
 use serde_json::Value;
 
 const FILES: [&str; 5] = [

@@ -10,15 +10,16 @@
 
 use std::hint::black_box;
 
-use callseal_core::call::{CallError, CallSession, Entropy, IdentityKeyPair, MemoryIdentityStore};
+use callseal_core::call::CallSession;
 use callseal_core::frame::CipherSuite;
+use callseal_core::identity::{Entropy, EntropyError, IdentityKeyPair, MemoryIdentityStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Replays fixed bytes, so the peer's precomputed messages stay valid.
 struct Fixed(u8);
 
 impl Entropy for Fixed {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
         for (i, b) in dest.iter_mut().enumerate() {
             *b = self.0 ^ (i as u8).wrapping_mul(73);
         }

@@ -7,8 +7,10 @@
 //!
 //! Today it holds the [`frame`] layer: RFC 9605 SFrame with every registered
 //! cipher suite, per-key replay windows, the §5.1 sender-key ratchet and a
-//! codec-aware media mode for WebRTC encoded frames; and [`call`]: the 1:1
-//! call handshake, security code and key continuity that feed it keys.
+//! codec-aware media mode for WebRTC encoded frames; [`call`]: the 1:1 call
+//! handshake that feeds it keys; [`meeting`]: MLS-keyed meetings; and
+//! [`identity`]: what both share, identity keys, key continuity, the
+//! security code and entropy sources.
 //!
 //! ```
 //! use callseal_core::frame::{BaseKey, CipherSuite, Kid, Receiver, ReceiverConfig, Sender};
@@ -26,6 +28,7 @@
 pub mod call;
 mod error_kind;
 pub mod frame;
+pub mod identity;
 pub mod meeting;
 pub mod policy;
 

@@ -2,12 +2,13 @@
 //! key continuity, identity stores and in-call rekeying (PROTOCOL.md §3).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use callseal_core::call::{
-    CallError, CallSession, CallState, Entropy, FileIdentityStore, IdentityError, IdentityKeyPair,
-    IdentityStore, Indicator, MemoryIdentityStore, MessageType, PeerStatus, Role, SecurityCode,
-    StoredIdentity,
-};
+use callseal_core::call::{CallError, CallSession, CallState, Indicator, MessageType, Role};
 use callseal_core::frame::{self, CipherSuite, Kid};
+use callseal_core::identity::PeerStatus;
+use callseal_core::identity::{
+    Entropy, EntropyError, FileIdentityStore, IdentityError, IdentityKeyPair, IdentityStore,
+    MemoryIdentityStore, SecurityCode, StoredIdentity,
+};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -24,7 +25,7 @@ impl Seeded {
 }
 
 impl Entropy for Seeded {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
         for chunk in dest.chunks_mut(32) {
             let block = Sha256::new()
                 .chain_update(self.seed.to_be_bytes())

@@ -6,8 +6,9 @@
 type Edit<T> = dyn Fn(&mut T);
 
 use callseal_core::ErrorKind;
-use callseal_core::call::{CallError, CallSession, IdentityKeyPair, OsEntropy};
+use callseal_core::call::{CallError, CallSession};
 use callseal_core::frame::CipherSuite;
+use callseal_core::identity::{IdentityKeyPair, OsEntropy};
 use callseal_core::policy::{
     CallFeature, E2eeSetting, FeatureUnavailable, MAX_E2EE_MEETING_PARTICIPANTS, MeetingFeature,
     Participant, Platform, Policy, PolicyDocument, PolicyError, PolicySource, PolicyStore,

@@ -1,11 +1,15 @@
-//! A meeting member fed arbitrary bytes as commits and as media frames:
-//! never panics, never changes its epoch or code from garbage, and its hold
-//! for early frames stays within its bounds.
+//! A meeting member fed arbitrary bytes as commits (including would-be
+//! external, roles-changing and self-update commits), as media frames, as a
+//! roles extension and as a Welcome: never panics, never changes its epoch
+//! or code from garbage, its hold for early frames stays within its bounds,
+//! and a roles extension that parses encodes back to the same bytes.
 #![no_main]
 
 use std::cell::RefCell;
 
-use callseal_core::meeting::{MeetingConfig, MeetingSession, MlsClient, credential_identity};
+use callseal_core::meeting::{
+    MeetingConfig, MeetingSession, MlsClient, Roles, credential_identity,
+};
 use callseal_core::policy::{E2eeSetting, Participant, Platform, PolicyDocument, PolicyUpdate};
 use libfuzzer_sys::fuzz_target;
 
@@ -35,6 +39,13 @@ fn member() -> MeetingSession {
 
 thread_local! {
     static MEMBER: RefCell<MeetingSession> = RefCell::new(member());
+    static JOINER: (MlsClient, Participant) = {
+        let me = Participant::new("joiner", Platform::Ios);
+        let client = MlsClient::new(&credential_identity(&me)).expect("client");
+        // A published key package, so a Welcome could name it.
+        client.key_package().expect("kp");
+        (client, me)
+    };
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -45,13 +56,27 @@ fuzz_target!(|data: &[u8]| {
             Some(split) => split,
             None => return,
         };
-        if selector & 1 == 0 {
-            let _ = m.handle_commit(rest, 0);
-            assert_eq!((m.epoch(), m.code()), (epoch, code));
-        } else {
-            let _ = m.decrypt(rest, 0);
-            let limits = MeetingConfig::default();
-            assert!(m.held_frames() <= limits.max_held_frames);
+        match selector % 4 {
+            0 => {
+                let _ = m.handle_commit(rest, 0);
+                assert_eq!((m.epoch(), m.code()), (epoch, code));
+            }
+            1 => {
+                let _ = m.decrypt(rest, 0);
+                let limits = MeetingConfig::default();
+                assert!(m.held_frames() <= limits.max_held_frames);
+            }
+            2 => {
+                if let Ok(roles) = Roles::from_bytes(rest) {
+                    assert_eq!(roles.to_bytes(), rest);
+                }
+            }
+            _ => JOINER.with(|(client, me)| {
+                let doc = m.policy().clone();
+                let joined =
+                    MeetingSession::join(client, me.clone(), rest, doc, MeetingConfig::default(), 0);
+                assert!(joined.is_err(), "garbage joined a meeting");
+            }),
         }
     });
 });

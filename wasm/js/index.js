@@ -11,6 +11,7 @@ export {
   MediaSender,
   MeetingClient,
   MeetingSession,
+  MemberKeyStore,
   PolicyDocument,
   checkCallFeature,
   checkMeetingFeature,

@@ -15,6 +15,7 @@ export {
   MediaSender,
   MeetingClient,
   MeetingSession,
+  MemberKeyStore,
   PolicyDocument,
   checkCallFeature,
   checkMeetingFeature,

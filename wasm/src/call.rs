@@ -1,11 +1,11 @@
 //! `IdentityKeyPair`, `IdentityStore` and `CallSession`: the 1:1 call
 //! handshake, its security code and its media keys.
 
-use callseal_core::call::{
-    CallSession as CoreSession, CallState, Indicator, MemoryIdentityStore, OsEntropy, PeerStatus,
-    ScriptedEntropy,
+use callseal_core::call::{CallSession as CoreSession, CallState, Indicator};
+use callseal_core::identity::PeerStatus;
+use callseal_core::identity::{
+    Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy, ScriptedEntropy,
 };
-use callseal_core::call::{Entropy, IdentityKeyPair as CoreIdentity};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -103,6 +103,18 @@ impl From<callseal_core::call::CallError> for Failure {
     }
 }
 
+impl From<callseal_core::identity::EntropyError> for Failure {
+    fn from(err: callseal_core::identity::EntropyError) -> Self {
+        Self::new(err.kind(), err.to_string())
+    }
+}
+
+impl From<callseal_core::identity::IdentityError> for Failure {
+    fn from(err: callseal_core::identity::IdentityError) -> Self {
+        Self::new(err.kind(), err.to_string())
+    }
+}
+
 /// Runs one exported call; a panic becomes an `internal` failure instead of
 /// unwinding into JavaScript.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {

@@ -15,7 +15,8 @@
 //!   handshake, its security code and its media keys.
 //! - [`PolicyDocument`], [`check_call_feature`], [`check_meeting_feature`]:
 //!   policy decisions and feature gating; [`initiate_call_with_policy`].
-//! - [`MeetingClient`], [`MeetingSession`]: meetings over MLS.
+//! - [`MeetingClient`], [`MeetingSession`], [`MemberKeyStore`]: meetings over
+//!   MLS, their roles and the members' identity statuses.
 //!
 //! No panic is reachable from input (the core denies `unwrap`, `expect` and
 //! `panic` and is fuzzed); should a bug panic anyway, [`error::guard`] and
@@ -36,7 +37,7 @@ pub use call::{CallSession, IdentityKeyPair, IdentityStore};
 pub use error::Failure;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{MediaReceiver, MediaSender};
-pub use meeting::{MeetingClient, MeetingSession};
+pub use meeting::{MeetingClient, MeetingSession, MemberKeyStore};
 pub use policy::{
     PolicyDocument, check_call_feature, check_meeting_feature, initiate_call_with_policy,
     respond_to_call_with_policy,

@@ -1,10 +1,12 @@
-//! `MeetingClient` and `MeetingSession`: end-to-end encrypted meetings over
-//! MLS (PROTOCOL.md §4).
+//! `MeetingClient`, `MeetingSession` and `MemberKeyStore`: end-to-end
+//! encrypted meetings over MLS (PROTOCOL.md §4), their roles (§4.7) and
+//! the members' identity statuses (§4.9).
 
+use callseal_core::identity::{MemoryMemberKeyStore, SecurityCode};
 use callseal_core::meeting::{self as core_meeting, MeetingConfig, MeetingError};
 use callseal_core::policy::{self as core_policy, PolicyError};
-use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::convert;
 use crate::error::{Failure, guard};
@@ -18,10 +20,41 @@ impl From<MeetingError> for Failure {
 
 #[wasm_bindgen(typescript_custom_section)]
 const MEETING_TYPES: &'static str = r#"
-/** The messages a commit produces: the commit for the server, and a Welcome for the member added. */
+/** The messages a commit produces: the commit for the server, and one Welcome for the members added. */
 export interface CommitMessages {
   commit: Uint8Array;
   welcome: Uint8Array | null;
+}
+
+/** A committer's batch of joins and leaves: one commit, one Welcome, and the joiners the policy refused (not in the commit). */
+export interface Batch {
+  messages: CommitMessages;
+  /** `reason` is kebab-case (`unsupported-platform`, `meeting-full`, ...). */
+  refused: { user: string; reason: string }[];
+}
+
+/** A member's role in the current epoch: the organizer and co-organizers add and remove members; the organizer also promotes, demotes and hands over. */
+export type Role = "organizer" | "co-organizer" | "participant";
+
+/** What the member key store says about a member's key; `unchecked` until `checkIdentities` saw it. `changed`: a key the store does not know for a known user (a new device, or one the server added); comparing codes does not clear it, `verifyMember` does. */
+export type IdentityStatus = "new" | "known" | "known-verified" | "changed" | "unchecked";
+
+/** A member of the meeting. */
+export interface MeetingMember {
+  /** Leaf (and sender) index. */
+  index: number;
+  user: string;
+  /** Kebab-case (`desktop-mac`, `android`, ...). */
+  platform: string;
+  /** The member's MLS signature key (32 bytes): its meeting identity. */
+  signatureKey: Uint8Array;
+  role: Role;
+}
+
+/** A member and its identity status (this member itself is `known-verified`). */
+export interface RosterEntry {
+  member: MeetingMember;
+  status: IdentityStatus;
 }
 
 /** A decrypted meeting frame. */
@@ -34,6 +67,16 @@ export interface MeetingFrame {
 /** What a commit changed. */
 export interface EpochChange {
   epoch: bigint;
+  /** The committer's leaf index (in the epoch before). */
+  committer: number;
+  /** A commit with no proposals: the committer updated its own leaf. */
+  selfUpdate: boolean;
+  /** The commit changed the committer list. */
+  rolesChanged: boolean;
+  /** The organizer is another member than before. */
+  organizerChanged: boolean;
+  /** This member's own pending commit lost the race for the epoch and was discarded. */
+  ownCommitDiscarded: boolean;
   code: string;
   added: string[];
   removed: number[];
@@ -69,6 +112,14 @@ fn change(c: &core_meeting::EpochChange) -> Result<JsValue, Failure> {
     }
     convert::object(&[
         ("epoch", JsValue::from(c.epoch)),
+        ("committer", JsValue::from(c.committer)),
+        ("selfUpdate", JsValue::from_bool(c.self_update)),
+        ("rolesChanged", JsValue::from_bool(c.roles_changed)),
+        ("organizerChanged", JsValue::from_bool(c.organizer_changed)),
+        (
+            "ownCommitDiscarded",
+            JsValue::from_bool(c.own_commit_discarded),
+        ),
         ("code", JsValue::from_str(&c.code.to_string())),
         ("added", added.into()),
         ("removed", removed.into()),
@@ -77,11 +128,63 @@ fn change(c: &core_meeting::EpochChange) -> Result<JsValue, Failure> {
     ])
 }
 
+fn changes(list: Vec<core_meeting::EpochChange>) -> Result<JsValue, Failure> {
+    let out = js_sys::Array::new();
+    for c in &list {
+        out.push(&change(c)?);
+    }
+    Ok(out.into())
+}
+
 fn messages(m: &core_meeting::CommitMessages) -> Result<JsValue, Failure> {
     convert::object(&[
         ("commit", bytes(&m.commit)),
         ("welcome", convert::or_null(m.welcome.as_deref().map(bytes))),
     ])
+}
+
+fn member(m: &core_meeting::Member) -> Result<JsValue, Failure> {
+    convert::object(&[
+        ("index", JsValue::from(m.index)),
+        ("user", JsValue::from_str(&m.user)),
+        ("platform", JsValue::from_str(m.platform.code())),
+        ("signatureKey", bytes(&m.signature_key)),
+        ("role", JsValue::from_str(m.role.as_str())),
+    ])
+}
+
+fn roster(entries: &[core_meeting::RosterEntry]) -> Result<JsValue, Failure> {
+    let list = js_sys::Array::new();
+    for e in entries {
+        list.push(&convert::object(&[
+            ("member", member(&e.member)?),
+            ("status", JsValue::from_str(e.status_str())),
+        ])?);
+    }
+    Ok(list.into())
+}
+
+/// The elements of a JavaScript array, each converted by `item`.
+fn array_of<T>(
+    value: JsValue,
+    what: &str,
+    item: impl Fn(JsValue) -> Option<T>,
+) -> Result<Vec<T>, Failure> {
+    let list = value
+        .dyn_into::<js_sys::Array>()
+        .map_err(|_| Failure::invalid(format!("{what} must be an array")))?;
+    list.iter()
+        .map(|v| {
+            item(v)
+                .ok_or_else(|| Failure::invalid(format!("{what} has an element of the wrong type")))
+        })
+        .collect()
+}
+
+fn byte_arrays(value: JsValue, what: &str) -> Result<Vec<Vec<u8>>, Failure> {
+    array_of(value, what, |v| {
+        v.dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec())
+    })
 }
 
 /// A user's MLS identity for meetings.
@@ -110,10 +213,54 @@ impl MeetingClient {
         })
     }
 
-    /// A new key package to publish through the server.
+    /// A new key package to publish through the server (each joins once).
     #[wasm_bindgen(js_name = keyPackage)]
     pub fn key_package(&self) -> Result<Vec<u8>, Failure> {
         guard(|| Ok(self.inner.key_package()?))
+    }
+
+    /// This client's MLS signature key (32 bytes): the `signatureKey`
+    /// other members see for it.
+    #[wasm_bindgen(js_name = signatureKey)]
+    pub fn signature_key(&self) -> Vec<u8> {
+        self.inner.signature_key().to_vec()
+    }
+}
+
+/// The meeting identity keys the app has seen for each user (one per
+/// device) and whether codes were compared (PROTOCOL.md §4.9). In memory;
+/// persist `toJson()` and restore with `MemberKeyStore.fromJson(json)`.
+///
+/// In JavaScript: `new MemberKeyStore()`, `MemberKeyStore.fromJson(json)`,
+/// `toJson()`.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct MemberKeyStore {
+    inner: MemoryMemberKeyStore,
+}
+
+#[wasm_bindgen]
+impl MemberKeyStore {
+    /// An empty store.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> MemberKeyStore {
+        Self::default()
+    }
+
+    /// A store from the JSON `toJson()` made (`storage` if it is not one).
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(json: &str) -> Result<MemberKeyStore, Failure> {
+        guard(|| {
+            Ok(Self {
+                inner: MemoryMemberKeyStore::from_json(json)?,
+            })
+        })
+    }
+
+    /// The store as JSON: `{"user": [{"key": "<64 hex>", "verified": bool}, ...]}`.
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> Result<String, Failure> {
+        guard(|| Ok(self.inner.to_json()?))
     }
 }
 
@@ -122,10 +269,16 @@ impl MeetingClient {
 ///
 /// In JavaScript: `MeetingSession.create(client, policy, suite, nowMs)`,
 /// `MeetingSession.join(client, welcome, policy, nowMs)`, `add(keyPackage)`,
-/// `remove(user)`, `commitAccepted(nowMs)`, `commitRejected()`,
-/// `handleCommit(commit, nowMs)`, `encrypt(codec, frame)`,
+/// `remove(user)`, `changeMembership(keyPackages, users)`, `promote(index)`,
+/// `demote(index)`, `handOver(index)` (a member's leaf index, as `members()`
+/// shows it), `selfUpdate()`, `updateDue(nowMs)`,
+/// `commitAccepted(nowMs)`, `commitRejected()`,
+/// `handleCommit(commit, nowMs)`, `catchUp(commits, nowMs)`,
+/// `missingCommitsFrom`, `encrypt(codec, frame)`,
 /// `decrypt(frame, nowMs)` (a `MeetingFrame`, or `null` when held),
-/// `expire(nowMs)`, `epoch`, `code`, `isRemoved`, `members()`.
+/// `expire(nowMs)`, `epoch`, `code`, `isRemoved`, `role`, `organizer`,
+/// `members()`, `leafKey(index)`, `roster()`, `checkIdentities(store)`,
+/// `markCodeVerified(store, code)`, `verifyMember(store, index)`.
 #[wasm_bindgen]
 pub struct MeetingSession {
     inner: core_meeting::MeetingSession,
@@ -179,16 +332,76 @@ impl MeetingSession {
         })
     }
 
-    /// The organizer admits the owner of `key_package`.
+    /// A committer admits the owner of `key_package`.
     #[wasm_bindgen(unchecked_return_type = "CommitMessages")]
     pub fn add(&mut self, key_package: &[u8]) -> Result<JsValue, Failure> {
         guard(|| messages(&self.inner.add(key_package)?))
     }
 
-    /// The organizer removes `user`.
+    /// A committer removes `user` (every leaf of that user).
     #[wasm_bindgen(unchecked_return_type = "CommitMessages")]
     pub fn remove(&mut self, user: &str) -> Result<JsValue, Failure> {
         guard(|| messages(&self.inner.remove(user)?))
+    }
+
+    /// A committer batches joins and leaves into one commit with one
+    /// Welcome; joiners the policy refuses come back in `refused`.
+    #[wasm_bindgen(js_name = changeMembership, unchecked_return_type = "Batch")]
+    pub fn change_membership(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] key_packages: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] remove: JsValue,
+    ) -> Result<JsValue, Failure> {
+        guard(|| {
+            let key_packages = byte_arrays(key_packages, "keyPackages")?;
+            let remove = array_of(remove, "remove", |v| v.as_string())?;
+            let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
+            let batch = self.inner.change_membership(&key_packages, &remove)?;
+            let refused = js_sys::Array::new();
+            for (user, reason) in &batch.refused {
+                refused.push(&convert::object(&[
+                    ("user", JsValue::from_str(user)),
+                    ("reason", JsValue::from_str(reason.code())),
+                ])?);
+            }
+            convert::object(&[
+                ("messages", messages(&batch.messages)?),
+                ("refused", refused.into()),
+            ])
+        })
+    }
+
+    /// The organizer makes the member at leaf `index` (as `members()` and
+    /// `roster()` show it) a co-organizer: that one device, not every
+    /// device of its user.
+    #[wasm_bindgen(unchecked_return_type = "CommitMessages")]
+    pub fn promote(&mut self, index: u32) -> Result<JsValue, Failure> {
+        guard(|| messages(&self.inner.promote(index)?))
+    }
+
+    /// The organizer makes the co-organizer at leaf `index` a participant
+    /// again.
+    #[wasm_bindgen(unchecked_return_type = "CommitMessages")]
+    pub fn demote(&mut self, index: u32) -> Result<JsValue, Failure> {
+        guard(|| messages(&self.inner.demote(index)?))
+    }
+
+    /// The organizer hands its role to the co-organizer at leaf `index`.
+    #[wasm_bindgen(js_name = handOver, unchecked_return_type = "CommitMessages")]
+    pub fn hand_over(&mut self, index: u32) -> Result<JsValue, Failure> {
+        guard(|| messages(&self.inner.hand_over(index)?))
+    }
+
+    /// Any member commits an update of its own leaf.
+    #[wasm_bindgen(js_name = selfUpdate, unchecked_return_type = "CommitMessages")]
+    pub fn self_update(&mut self) -> Result<JsValue, Failure> {
+        guard(|| messages(&self.inner.self_update()?))
+    }
+
+    /// Whether this member is due for a self-update.
+    #[wasm_bindgen(js_name = updateDue)]
+    pub fn update_due(&self, now_ms: f64) -> bool {
+        self.inner.update_due(ms(now_ms))
     }
 
     /// The server ordered this member's commit: apply it.
@@ -206,13 +419,29 @@ impl MeetingSession {
     /// Handles a relayed commit; returns the epoch changes it caused.
     #[wasm_bindgen(js_name = handleCommit, unchecked_return_type = "EpochChange[]")]
     pub fn handle_commit(&mut self, commit: &[u8], now_ms: f64) -> Result<JsValue, Failure> {
+        guard(|| changes(self.inner.handle_commit(commit, ms(now_ms))?))
+    }
+
+    /// Catches up on missed commits (the server's, from
+    /// `missingCommitsFrom` on, in order); commits already applied are
+    /// skipped.
+    #[wasm_bindgen(js_name = catchUp, unchecked_return_type = "EpochChange[]")]
+    pub fn catch_up(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] commits: JsValue,
+        now_ms: f64,
+    ) -> Result<JsValue, Failure> {
         guard(|| {
-            let list = js_sys::Array::new();
-            for c in self.inner.handle_commit(commit, ms(now_ms))? {
-                list.push(&change(&c)?);
-            }
-            Ok(list.into())
+            let commits = byte_arrays(commits, "commits")?;
+            changes(self.inner.catch_up(&commits, ms(now_ms))?)
         })
+    }
+
+    /// The epoch from which commits are missing while later ones wait;
+    /// `null` otherwise.
+    #[wasm_bindgen(getter = missingCommitsFrom, unchecked_return_type = "bigint | null")]
+    pub fn missing_commits_from(&self) -> JsValue {
+        convert::or_null(self.inner.missing_commits_from())
     }
 
     /// Encrypts one of this member's frames.
@@ -256,18 +485,74 @@ impl MeetingSession {
         self.inner.is_removed()
     }
 
-    /// The members: `{ index, user, platform }`.
-    #[wasm_bindgen(unchecked_return_type = "{ index: number; user: string; platform: string }[]")]
+    /// This member's role in the current epoch.
+    #[wasm_bindgen(getter, unchecked_return_type = "Role")]
+    pub fn role(&self) -> String {
+        self.inner.role().as_str().to_owned()
+    }
+
+    /// The organizer's leaf index, or `null` if no committer is present.
+    #[wasm_bindgen(getter, unchecked_return_type = "number | null")]
+    pub fn organizer(&self) -> JsValue {
+        convert::or_null(self.inner.organizer())
+    }
+
+    /// The members, with their signature keys and roles.
+    #[wasm_bindgen(unchecked_return_type = "MeetingMember[]")]
     pub fn members(&self) -> Result<JsValue, Failure> {
-        let list = js_sys::Array::new();
-        for m in self.inner.members() {
-            list.push(&convert::object(&[
-                ("index", JsValue::from(m.index)),
-                ("user", JsValue::from_str(&m.user)),
-                ("platform", JsValue::from_str(m.platform.code())),
-            ])?);
-        }
-        Ok(list.into())
+        guard(|| {
+            let list = js_sys::Array::new();
+            for m in &self.inner.members() {
+                list.push(&member(m)?);
+            }
+            Ok(list.into())
+        })
+    }
+
+    /// The HPKE public key of the leaf at `index` (it changes with each
+    /// update path), or `null` for a blank leaf.
+    #[wasm_bindgen(js_name = leafKey, unchecked_return_type = "Uint8Array | null")]
+    pub fn leaf_key(&self, index: u32) -> JsValue {
+        convert::or_null(self.inner.leaf_key(index).as_deref().map(bytes))
+    }
+
+    /// The members with their identity statuses, as the last
+    /// `checkIdentities` found them.
+    #[wasm_bindgen(unchecked_return_type = "RosterEntry[]")]
+    pub fn roster(&self) -> Result<JsValue, Failure> {
+        guard(|| roster(&self.inner.roster()))
+    }
+
+    /// Gives every member not seen yet its identity status against `store`
+    /// (recording new keys unverified) and returns the roster.
+    #[wasm_bindgen(js_name = checkIdentities, unchecked_return_type = "RosterEntry[]")]
+    pub fn check_identities(&mut self, store: &mut MemberKeyStore) -> Result<JsValue, Failure> {
+        guard(|| roster(&self.inner.check_identities(&mut store.inner)?))
+    }
+
+    /// The users compared this epoch's meeting code and found it equal to
+    /// `code` (as the `code` getter shows it): every member whose key is
+    /// not `changed` is recorded as verified in `store`. A `changed` key
+    /// stays flagged until `verifyMember` confirms it. `invalid-argument`
+    /// if `code` is not a code, or no longer the current one.
+    #[wasm_bindgen(js_name = markCodeVerified)]
+    pub fn mark_code_verified(
+        &mut self,
+        store: &mut MemberKeyStore,
+        code: &str,
+    ) -> Result<(), Failure> {
+        guard(|| {
+            let compared = code.parse::<SecurityCode>().map_err(MeetingError::from)?;
+            Ok(self.inner.mark_code_verified(&mut store.inner, &compared)?)
+        })
+    }
+
+    /// The user confirmed, out of band, that the device at leaf `index` is
+    /// who it claims to be: its key is recorded as verified in `store`,
+    /// `changed` or not. `invalid-argument` if no member is at `index`.
+    #[wasm_bindgen(js_name = verifyMember)]
+    pub fn verify_member(&mut self, store: &mut MemberKeyStore, index: u32) -> Result<(), Failure> {
+        guard(|| Ok(self.inner.verify_member(&mut store.inner, index)?))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `PolicyDocument`, `checkCallFeature`, `checkMeetingFeature`: policy
 //! decisions and feature gating (docs/POLICY.md).
 
-use callseal_core::call::OsEntropy;
+use callseal_core::identity::OsEntropy;
 use callseal_core::policy::{
     self as core_policy, CallFeature, MeetingFeature, Participant, PolicyError,
 };

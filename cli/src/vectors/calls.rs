@@ -1,9 +1,10 @@
 //! `calls.json`: whole 1:1 call handshakes with fixed identity keys and
 //! scripted randomness, their security codes and first media frames.
 
-use callseal_core::call::{CallSession, IdentityKeyPair, MemoryIdentityStore, ScriptedEntropy};
+use callseal_core::call::CallSession;
 use callseal_core::frame::media::{Codec, MediaReceiver, MediaSender};
 use callseal_core::frame::{CipherSuite, Receiver, Sender};
+use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore, ScriptedEntropy};
 use serde::Serialize;
 
 use super::fixed::{err, hex, pattern};

@@ -2,6 +2,7 @@
 
 use super::message::MessageType;
 use crate::frame;
+use crate::identity::{EntropyError, IdentityError};
 
 /// Everything that can end or refuse a 1:1 call handshake.
 ///
@@ -11,7 +12,8 @@ use crate::frame;
 /// starts a new call.
 ///
 /// ```
-/// use callseal_core::call::{CallError, CallSession, IdentityKeyPair};
+/// use callseal_core::call::{CallError, CallSession};
+/// use callseal_core::identity::IdentityKeyPair;
 ///
 /// let bob = IdentityKeyPair::from_bytes([1; 32]);
 /// // A Commit cut short after its type byte.
@@ -76,27 +78,8 @@ pub enum CallError {
     PolicyForbids(crate::policy::Reason),
 }
 
-/// Errors of an [`IdentityStore`](super::IdentityStore).
-///
-/// ```
-/// use callseal_core::call::{FileIdentityStore, IdentityError};
-///
-/// let path = std::env::temp_dir().join("callseal-doc-corrupt-store.json");
-/// std::fs::write(&path, b"{ not json")?;
-/// assert!(matches!(FileIdentityStore::open(&path), Err(IdentityError::Corrupt(_))));
-/// # std::fs::remove_file(&path)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum IdentityError {
-    /// Reading or writing the store failed.
-    #[error("identity store I/O: {0}")]
-    Io(#[from] std::io::Error),
-    /// The store file is not valid JSON of the expected shape.
-    #[error("identity store is corrupt: {0}")]
-    Corrupt(#[from] serde_json::Error),
-    /// A stored key is not 64 hex digits.
-    #[error("identity store holds an invalid key for a peer")]
-    InvalidKey,
+impl From<EntropyError> for CallError {
+    fn from(_: EntropyError) -> Self {
+        CallError::Entropy
+    }
 }

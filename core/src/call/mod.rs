@@ -3,18 +3,19 @@
 //! (PROTOCOL.md §3).
 //!
 //! - [`CallSession`]: the sans-IO handshake, initiator or responder.
-//! - [`SecurityCode`]: the code both screens show.
-//! - [`IdentityKeyPair`], [`IdentityStore`] ([`MemoryIdentityStore`],
-//!   [`FileIdentityStore`]): long-term keys and what the app remembers.
-//! - [`Entropy`]: where randomness comes from ([`OsEntropy`] in production).
+//! - [`CallError`]: everything that can end or refuse a call.
+//!
+//! Identity keys, identity stores, the security code and entropy sources
+//! are shared with meetings and live in [`crate::identity`].
 //!
 //! The initiator commits to its ephemeral key before it sees the responder's,
 //! so a man in the middle gets one guess at equal codes, not a search. Every
 //! secret comes from HKDF-SHA-256 over the whole transcript.
 //!
 //! ```
-//! use callseal_core::call::{CallSession, CallState, IdentityKeyPair, MemoryIdentityStore};
+//! use callseal_core::call::{CallSession, CallState};
 //! use callseal_core::frame::CipherSuite;
+//! use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore};
 //!
 //! let (alice, bob) = (IdentityKeyPair::generate()?, IdentityKeyPair::generate()?);
 //! let mut store = MemoryIdentityStore::new();
@@ -28,22 +29,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod entropy;
 mod error;
-mod identity;
 mod message;
 mod schedule;
-mod security_code;
 mod session;
-mod store;
 
-pub use entropy::{Entropy, OsEntropy, ScriptedEntropy};
-pub use error::{CallError, IdentityError};
-pub use identity::IdentityKeyPair;
+pub use error::CallError;
 pub use message::{MessageType, SessionId};
-pub use security_code::{SECURITY_CODE_LEN, SecurityCode};
 pub use session::{
-    CallSession, CallState, INITIATOR_GENERATION, Indicator, MEDIA_RATCHET_BITS, PeerStatus,
+    CallSession, CallState, INITIATOR_GENERATION, Indicator, MEDIA_RATCHET_BITS,
     RESPONDER_GENERATION, Role,
 };
-pub use store::{FileIdentityStore, IdentityStore, MemoryIdentityStore, StoredIdentity};

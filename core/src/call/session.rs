@@ -5,16 +5,15 @@ use core::fmt;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::entropy::{Entropy, OsEntropy};
 use super::error::CallError;
-use super::identity::IdentityKeyPair;
 use super::message::{
     self, Commit, Confirm, Envelope, KEY_LEN, MessageType, Response, Reveal, SessionId,
 };
 use super::schedule::{self, Secret32, Secrets};
-use super::security_code::SecurityCode;
-use super::store::{IdentityStore, StoredIdentity};
 use crate::frame::{BaseKey, CipherSuite, RatchetLayout, Receiver, ReceiverConfig, Sender};
+use crate::identity::{
+    Entropy, IdentityKeyPair, IdentityStore, OsEntropy, PeerStatus, SecurityCode, StoredIdentity,
+};
 use crate::policy::{CallDecision, CallFeature, FeatureUnavailable, gate_call_feature};
 
 /// `R` of the media ratchet: the low 8 bits of a KID count ratchet steps.
@@ -99,28 +98,6 @@ impl Indicator {
     }
 }
 
-/// What the identity store said about the peer's identity key (§3.7).
-///
-/// ```
-/// use callseal_core::call::PeerStatus;
-///
-/// let status = PeerStatus::Known { verified: true };
-/// assert_ne!(status, PeerStatus::Changed);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PeerStatus {
-    /// No entry for this peer: stored as unverified.
-    New,
-    /// The same key as stored, verified on an earlier call or not.
-    Known {
-        /// Whether the users compared codes on an earlier call.
-        verified: bool,
-    },
-    /// A different key than stored: flag it (new device, or an attack). The
-    /// new key replaced the old one, unverified.
-    Changed,
-}
-
 /// The peer as its handshake message presented it.
 #[derive(Clone)]
 struct Peer {
@@ -177,10 +154,9 @@ struct Established {
 /// media pipeline.
 ///
 /// ```
-/// use callseal_core::call::{
-///     CallSession, CallState, IdentityKeyPair, MemoryIdentityStore, OsEntropy,
-/// };
+/// use callseal_core::call::{CallSession, CallState};
 /// use callseal_core::frame::CipherSuite;
+/// use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore, OsEntropy};
 ///
 /// let (alice, bob) = (IdentityKeyPair::generate()?, IdentityKeyPair::generate()?);
 /// let (mut alice_store, mut bob_store) = (MemoryIdentityStore::new(), MemoryIdentityStore::new());
@@ -338,8 +314,9 @@ impl CallSession {
     /// not allow end-to-end encryption; otherwise as [`initiate`](Self::initiate).
     ///
     /// ```
-    /// use callseal_core::call::{CallError, CallSession, IdentityKeyPair, OsEntropy};
+    /// use callseal_core::call::{CallError, CallSession};
     /// use callseal_core::frame::CipherSuite;
+    /// use callseal_core::identity::{IdentityKeyPair, OsEntropy};
     /// use callseal_core::policy::{PolicyDocument, Reason};
     ///
     /// let doc = PolicyDocument::new(); // Global policy: Disabled
@@ -387,8 +364,9 @@ impl CallSession {
     /// encrypted calls.
     ///
     /// ```
-    /// use callseal_core::call::{CallSession, IdentityKeyPair};
+    /// use callseal_core::call::CallSession;
     /// use callseal_core::frame::CipherSuite;
+    /// use callseal_core::identity::IdentityKeyPair;
     /// use callseal_core::policy::{CallFeature, FeatureUnavailable};
     ///
     /// let alice = IdentityKeyPair::from_bytes([1; 32]);

@@ -3,7 +3,7 @@
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::call::{SECURITY_CODE_LEN, SecurityCode};
+use crate::identity::{SECURITY_CODE_LEN, SecurityCode};
 
 /// The label of the meeting code (PROTOCOL.md §4.5).
 pub const MEETING_CODE_LABEL: &[u8] = b"callseal 1.0 meeting code";

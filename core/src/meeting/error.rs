@@ -38,12 +38,29 @@ pub enum MeetingError {
         /// The session's epoch.
         current: u64,
     },
-    /// The commit comes from a member who may not commit.
-    #[error("member {committer} may not commit; only the organizer commits")]
+    /// The commit (or the Welcome's commit) comes from a member who may not
+    /// commit it: only committers add and remove, only the organizer
+    /// changes the roles.
+    #[error("member {committer} may not make this commit")]
     UnauthorizedCommitter {
         /// The committer's leaf index.
         committer: u32,
     },
+    /// An external commit: meetings admit members by Welcome only.
+    #[error("external commits are refused")]
+    ExternalCommitRefused,
+    /// The commit carries a proposal meetings do not use (ReInit,
+    /// ExternalInit, PreSharedKey, Update) or changes a group context
+    /// extension other than the roles.
+    #[error("unsupported commit: {0}")]
+    UnsupportedCommit(&'static str),
+    /// The committer list is malformed or the change is not allowed.
+    #[error("invalid roles: {0}")]
+    InvalidRoles(&'static str),
+    /// The key package of this Welcome was already used to join: a second
+    /// session at the same leaf would reuse the first one's nonces.
+    #[error("this key package was already used to join")]
+    KeyPackageUsed,
     /// The commit adds a participant the policy refuses.
     #[error("the commit adds {user}, whom the policy refuses: {reason}")]
     AdmissionRefused {
@@ -55,9 +72,12 @@ pub enum MeetingError {
     /// The policy does not allow an end-to-end encrypted meeting.
     #[error("end-to-end encryption is not allowed for this meeting: {0}")]
     PolicyForbids(Reason),
-    /// Only the organizer's client commits.
-    #[error("only the organizer commits")]
+    /// Only the organizer may do this (change the roles).
+    #[error("only the organizer may do this")]
     NotOrganizer,
+    /// Only the organizer and co-organizers add and remove members.
+    #[error("only the organizer and co-organizers add and remove members")]
+    NotACommitter,
     /// A commit of ours is waiting for the server's answer.
     #[error("a commit is already waiting for the server")]
     CommitPending,
@@ -82,6 +102,15 @@ pub enum MeetingError {
     /// Media mode refused a frame.
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// The meeting code given is not a code.
+    #[error(transparent)]
+    InvalidCode(#[from] crate::identity::InvalidSecurityCode),
+    /// The meeting code the users compared is no longer the current one.
+    #[error("the meeting code changed while it was compared")]
+    CodeChanged,
+    /// The member key store failed.
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
 }
 
 impl MeetingError {
@@ -93,7 +122,12 @@ impl MeetingError {
             MeetingError::StaleCommit { .. } => ErrorKind::Replay,
             MeetingError::TooManyHeldCommits { .. }
             | MeetingError::UnauthorizedCommitter { .. }
+            | MeetingError::ExternalCommitRefused
+            | MeetingError::UnsupportedCommit(_)
+            | MeetingError::InvalidRoles(_)
+            | MeetingError::KeyPackageUsed
             | MeetingError::NotOrganizer
+            | MeetingError::NotACommitter
             | MeetingError::CommitPending
             | MeetingError::NoPendingCommit
             | MeetingError::Removed => ErrorKind::ProtocolViolation,
@@ -101,10 +135,13 @@ impl MeetingError {
                 ErrorKind::PolicyForbids
             }
             MeetingError::NotAMember(_)
+            | MeetingError::CodeChanged
+            | MeetingError::InvalidCode(_)
             | MeetingError::InvalidConfig(_)
             | MeetingError::InvalidParticipant(_) => ErrorKind::InvalidArgument,
             MeetingError::Entropy => ErrorKind::Entropy,
             MeetingError::Media(err) => err.kind(),
+            MeetingError::Identity(err) => err.kind(),
         }
     }
 }

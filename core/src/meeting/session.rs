@@ -2,17 +2,20 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::call::SecurityCode;
 use crate::frame::media::{Codec, MediaError, MediaReceiver, MediaSender};
 use crate::frame::{
     BaseKey, CipherSuite, Error as FrameError, Kid, Receiver, ReceiverConfig, Sender,
 };
+use crate::identity::SecurityCode;
 use crate::policy::{
     MAX_E2EE_MEETING_PARTICIPANTS, MeetingDecision, Participant, Platform, PolicyDocument, Reason,
 };
 
-use super::mls::{CommitMessages, CommitSummary, MlsClient, MlsGroup, MlsRsGroup};
+use super::mls::{CommitMessages, CommitSummary, MlsClient, MlsGroup, MlsRsGroup, SnapshotToken};
+use super::roles::{Roles, SignatureKey};
+use super::roster::{Role, RosterEntry};
 use super::{KidLayout, MeetingError, meeting_code};
+use crate::identity::{MemberKeyStore, PeerStatus, StoredIdentity};
 
 /// The MLS exporter label of SFrame base keys (RFC 9605 §5.2).
 pub const SFRAME_BASE_KEY_LABEL: &[u8] = b"SFrame 1.0 Base Key";
@@ -41,9 +44,9 @@ const GROUP_ID_LEN: usize = GROUP_ID_PREFIX.len() + 2 + 1 + 1 + 8 + 16;
 /// # Ok::<(), callseal_core::meeting::MeetingError>(())
 /// ```
 pub fn meeting_group_id(config: &MeetingConfig) -> Result<Vec<u8>, MeetingError> {
-    use crate::call::Entropy;
+    use crate::identity::Entropy;
     let mut nonce = [0u8; 16];
-    crate::call::OsEntropy
+    crate::identity::OsEntropy
         .fill(&mut nonce)
         .map_err(|_| MeetingError::Entropy)?;
     let layout = config.layout;
@@ -76,9 +79,6 @@ pub fn group_parameters(group_id: &[u8]) -> Result<(CipherSuite, KidLayout), Mee
     Ok((suite, layout))
 }
 
-/// The leaf index of the organizer, the group's creator and only committer.
-pub const ORGANIZER_INDEX: u32 = 0;
-
 /// Commits held at most while an earlier one is missing; only epochs up to
 /// this far ahead are held.
 pub const MAX_HELD_COMMITS: usize = 64;
@@ -98,6 +98,7 @@ pub const MAX_HELD_COMMIT_BYTES: usize = 1 << 20;
 /// let config = MeetingConfig::default();
 /// assert_eq!(config.grace_ms, 10_000);
 /// assert_eq!(config.layout.epoch_bits(), 8);
+/// assert_eq!((config.update_every, config.update_after_ms), (32, 900_000));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MeetingConfig {
@@ -112,6 +113,12 @@ pub struct MeetingConfig {
     pub max_held_frames: usize,
     /// The most bytes held for an epoch not reached yet.
     pub max_held_bytes: usize,
+    /// A member is due for a self-update after this many commits that added
+    /// or removed members since its last commit with a path (PROTOCOL.md
+    /// §4.8).
+    pub update_every: u64,
+    /// ...or after this many milliseconds.
+    pub update_after_ms: u64,
 }
 
 impl Default for MeetingConfig {
@@ -122,6 +129,8 @@ impl Default for MeetingConfig {
             grace_ms: 10_000,
             max_held_frames: 4096,
             max_held_bytes: 16 << 20,
+            update_every: 32,
+            update_after_ms: 900_000,
         }
     }
 }
@@ -129,11 +138,17 @@ impl Default for MeetingConfig {
 /// A member of the meeting.
 ///
 /// ```
-/// use callseal_core::meeting::Member;
+/// use callseal_core::meeting::{Member, Role};
 /// use callseal_core::policy::Platform;
 ///
-/// let m = Member { index: 0, user: "olga".into(), platform: Platform::DesktopMac };
-/// assert_eq!(m.index, 0);
+/// let m = Member {
+///     index: 0,
+///     user: "olga".into(),
+///     platform: Platform::DesktopMac,
+///     signature_key: [7; 32],
+///     role: Role::Organizer,
+/// };
+/// assert!(m.role.is_committer());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -143,6 +158,10 @@ pub struct Member {
     pub user: String,
     /// The platform the member joined from.
     pub platform: Platform,
+    /// The member's MLS signature key: its meeting identity.
+    pub signature_key: SignatureKey,
+    /// The member's role in the current epoch.
+    pub role: Role,
 }
 
 /// A decrypted media frame.
@@ -174,6 +193,18 @@ pub enum Received {
 pub struct EpochChange {
     /// The new epoch.
     pub epoch: u64,
+    /// The committer's leaf index (in the epoch before).
+    pub committer: u32,
+    /// Whether the commit was a self-update (no proposals, an update path).
+    pub self_update: bool,
+    /// Whether the commit changed the committer list.
+    pub roles_changed: bool,
+    /// Whether the organizer (the first listed committer present) is
+    /// another member than before.
+    pub organizer_changed: bool,
+    /// Whether this member's own pending commit lost the race for the
+    /// epoch and was discarded (commit again if still wanted).
+    pub own_commit_discarded: bool,
     /// The meeting code of the new epoch.
     pub code: SecurityCode,
     /// The users added.
@@ -253,6 +284,17 @@ pub struct MeetingSession<G: MlsGroup = MlsRsGroup> {
     removed: bool,
     stats: MeetingStats,
     scratch: Vec<u8>,
+    /// When this member last committed an update path (or joined).
+    last_path_ms: u64,
+    /// Commits that added or removed members since then.
+    membership_changes_since_path: u64,
+    /// Whether this member sent an update path since it joined: until then
+    /// its periods are stretched by its leaf index, so members admitted
+    /// together do not all update at once (PROTOCOL.md §4.8).
+    updated_since_join: bool,
+    /// The identity status of each member key, from the first
+    /// [`check_identities`](Self::check_identities) that saw it.
+    statuses: BTreeMap<SignatureKey, PeerStatus>,
 }
 
 impl<G: MlsGroup> std::fmt::Debug for MeetingSession<G> {
@@ -313,13 +355,16 @@ impl MeetingSession<MlsRsGroup> {
         Self::with_group(group, me, policy, config, now_ms)
     }
 
-    /// A participant joins from the Welcome the organizer's commit made
+    /// A participant joins from the Welcome a committer's commit made
     /// for `client`'s key package. The SFrame suite and KID layout come
     /// from the group, whatever `config` says; the rest of `config` (grace
-    /// time, hold limits) is this member's.
+    /// time, hold limits, update periods) is this member's.
     ///
     /// # Errors
-    /// [`MeetingError::Malformed`], [`MeetingError::Mls`].
+    /// [`MeetingError::UnauthorizedCommitter`] if the Welcome's commit is not
+    /// a committer's; [`MeetingError::KeyPackageUsed`] if `client` already
+    /// joined with this key package; [`MeetingError::Malformed`],
+    /// [`MeetingError::Mls`].
     pub fn join(
         client: &MlsClient,
         me: Participant,
@@ -328,7 +373,28 @@ impl MeetingSession<MlsRsGroup> {
         config: MeetingConfig,
         now_ms: u64,
     ) -> Result<Self, MeetingError> {
-        Self::with_group(client.join_group(welcome)?, me, policy, config, now_ms)
+        let joined = client.join_group_unconsumed(welcome)?;
+        let committers = joined
+            .group
+            .roles()?
+            .effective(&member_keys(&joined.group.members()));
+        let sender_key = joined
+            .group
+            .members()
+            .into_iter()
+            .find(|m| m.index == joined.welcome_sender)
+            .map(|m| m.signature_key);
+        if !sender_key.is_some_and(|k| committers.contains(&k)) {
+            return Err(MeetingError::UnauthorizedCommitter {
+                committer: joined.welcome_sender,
+            });
+        }
+        let key_packages = joined.key_packages().to_vec();
+        let session = Self::with_group(joined.group, me, policy, config, now_ms)?;
+        // The key package is used up only once every check passed: a
+        // refused Welcome must not cost the joiner its key package.
+        client.consume(&key_packages)?;
+        Ok(session)
     }
 }
 
@@ -352,11 +418,17 @@ impl<G: MlsGroup> MeetingSession<G> {
             layout,
             ..config
         };
-        if config.grace_ms == 0 || config.max_held_frames == 0 {
+        if config.grace_ms == 0
+            || config.max_held_frames == 0
+            || config.update_every == 0
+            || config.update_after_ms == 0
+        {
             return Err(MeetingError::InvalidConfig(
-                "grace time and the frame hold must be positive",
+                "grace time, the frame hold and the update periods must be positive",
             ));
         }
+        // A group without a valid committer list is not a meeting's.
+        group.roles()?;
         let placeholder =
             BaseKey::new(&vec![0u8; config.suite.key_len()]).map_err(MediaError::from)?;
         let sender = Sender::new(config.suite, Kid(0), placeholder).map_err(MediaError::from)?;
@@ -371,10 +443,14 @@ impl<G: MlsGroup> MeetingSession<G> {
             held_frames: VecDeque::new(),
             held_bytes: 0,
             held_commits: BTreeMap::new(),
-            code: SecurityCode::from_bytes([0; crate::call::SECURITY_CODE_LEN]),
+            code: SecurityCode::from_bytes([0; crate::identity::SECURITY_CODE_LEN]),
             removed: false,
             stats: MeetingStats::default(),
             scratch: Vec::new(),
+            last_path_ms: now_ms,
+            membership_changes_since_path: 0,
+            updated_since_join: false,
+            statuses: BTreeMap::new(),
         };
         session.install_epoch(now_ms)?;
         Ok(session)
@@ -427,34 +503,82 @@ impl<G: MlsGroup> MeetingSession<G> {
         self.policy = policy;
     }
 
-    /// The members of the current epoch, by leaf index. A member whose
-    /// credential does not parse is shown with its raw identity and the
-    /// default platform.
+    /// The members of the current epoch, by leaf index, with their roles. A
+    /// member whose credential does not parse is shown with its raw
+    /// identity and the default platform.
     pub fn members(&self) -> Vec<Member> {
-        self.group
-            .members()
+        let mls_members = self.group.members();
+        let committers = self.effective_committers_of(&mls_members);
+        mls_members
             .into_iter()
-            .map(|m| match parse_credential_identity(&m.identity) {
-                Ok(p) => Member {
+            .map(|m| {
+                let role = match committers.iter().position(|k| *k == m.signature_key) {
+                    Some(0) => Role::Organizer,
+                    Some(_) => Role::CoOrganizer,
+                    None => Role::Participant,
+                };
+                let (user, platform) = match parse_credential_identity(&m.identity) {
+                    Ok(p) => (p.user, p.platform),
+                    Err(_) => (
+                        String::from_utf8_lossy(&m.identity).into_owned(),
+                        Platform::default(),
+                    ),
+                };
+                Member {
                     index: m.index,
-                    user: p.user,
-                    platform: p.platform,
-                },
-                Err(_) => Member {
-                    index: m.index,
-                    user: String::from_utf8_lossy(&m.identity).into_owned(),
-                    platform: Platform::default(),
-                },
+                    user,
+                    platform,
+                    signature_key: m.signature_key,
+                    role,
+                }
             })
             .collect()
     }
 
-    fn require_organizer(&self) -> Result<(), MeetingError> {
+    /// The committer list of the current epoch, as the group context
+    /// carries it (PROTOCOL.md §4.7).
+    ///
+    /// # Errors
+    /// [`MeetingError::InvalidRoles`].
+    pub fn roles(&self) -> Result<Roles, MeetingError> {
+        self.group.roles()
+    }
+
+    /// The effective committers' keys: listed keys of current members,
+    /// organizer first. Empty if the list does not parse (no one commits).
+    fn effective_committers_of(&self, members: &[super::MlsMember]) -> Vec<SignatureKey> {
+        self.group
+            .roles()
+            .map(|r| r.effective(&member_keys(members)))
+            .unwrap_or_default()
+    }
+
+    /// The HPKE public key of the leaf at `index` in this member's tree
+    /// (it changes with each update path the member sends).
+    pub fn leaf_key(&self, index: u32) -> Option<Vec<u8>> {
+        self.group.leaf_key(index)
+    }
+
+    /// This member's role in the current epoch.
+    pub fn role(&self) -> Role {
+        let own = self.group.own_index();
+        self.members()
+            .into_iter()
+            .find(|m| m.index == own)
+            .map_or(Role::Participant, |m| m.role)
+    }
+
+    /// The organizer's leaf index, if a committer is present.
+    pub fn organizer(&self) -> Option<u32> {
+        self.members()
+            .into_iter()
+            .find(|m| m.role == Role::Organizer)
+            .map(|m| m.index)
+    }
+
+    fn require_can_commit(&self) -> Result<(), MeetingError> {
         if self.removed {
             return Err(MeetingError::Removed);
-        }
-        if self.group.own_index() != ORGANIZER_INDEX {
-            return Err(MeetingError::NotOrganizer);
         }
         if self.group.has_pending_commit() {
             return Err(MeetingError::CommitPending);
@@ -462,46 +586,220 @@ impl<G: MlsGroup> MeetingSession<G> {
         Ok(())
     }
 
-    /// The organizer admits the owner of `key_package`: checks the policy
+    fn require_committer(&self) -> Result<(), MeetingError> {
+        self.require_can_commit()?;
+        if !self.role().is_committer() {
+            return Err(MeetingError::NotACommitter);
+        }
+        Ok(())
+    }
+
+    fn require_organizer(&self) -> Result<(), MeetingError> {
+        self.require_can_commit()?;
+        if self.role() != Role::Organizer {
+            return Err(MeetingError::NotOrganizer);
+        }
+        Ok(())
+    }
+
+    /// A committer admits the owner of `key_package`: checks the policy
     /// (compliance recording, platform, the participant cap) and prepares
     /// the commit and Welcome. Nothing changes until
     /// [`commit_accepted`](Self::commit_accepted).
     ///
     /// # Errors
-    /// [`MeetingError::NotOrganizer`], [`MeetingError::CommitPending`],
+    /// [`MeetingError::NotACommitter`], [`MeetingError::CommitPending`],
     /// [`MeetingError::AdmissionRefused`], [`MeetingError::InvalidParticipant`],
     /// [`MeetingError::Malformed`], [`MeetingError::Mls`].
     pub fn add(&mut self, key_package: &[u8]) -> Result<CommitMessages, MeetingError> {
-        self.require_organizer()?;
-        let participant =
-            parse_credential_identity(&self.group.key_package_identity(key_package)?)?;
-        let reason = self.policy.admit(&participant, self.group.members().len());
-        if reason != Reason::Ok {
-            return Err(MeetingError::AdmissionRefused {
-                user: participant.user,
-                reason,
-            });
+        let batch = self.change_membership(&[key_package.to_vec()], &[])?;
+        match batch.refused.into_iter().next() {
+            Some((user, reason)) => Err(MeetingError::AdmissionRefused { user, reason }),
+            None => Ok(batch.messages),
         }
-        self.group.commit(&[key_package.to_vec()], &[])
     }
 
-    /// The organizer removes `user` (every leaf of that user).
+    /// A committer removes `user` (every leaf of that user but its own).
+    ///
+    /// # Errors
+    /// [`MeetingError::NotACommitter`], [`MeetingError::CommitPending`],
+    /// [`MeetingError::NotAMember`], [`MeetingError::Mls`].
+    pub fn remove(&mut self, user: &str) -> Result<CommitMessages, MeetingError> {
+        Ok(self.change_membership(&[], &[user])?.messages)
+    }
+
+    /// A committer batches the joins and leaves that arrived together into
+    /// one commit (PROTOCOL.md §4.2): each key package the policy admits is
+    /// added (the others are reported in [`Batch::refused`]) and every leaf
+    /// of each user in `remove` but this member's own is removed. One
+    /// Welcome serves every joiner.
+    ///
+    /// # Errors
+    /// [`MeetingError::NotACommitter`], [`MeetingError::CommitPending`];
+    /// [`MeetingError::AdmissionRefused`] if every add was refused and
+    /// nothing is removed; [`MeetingError::NotAMember`] for a user to remove
+    /// who is not one; [`MeetingError::InvalidParticipant`],
+    /// [`MeetingError::Malformed`], [`MeetingError::Mls`].
+    pub fn change_membership(
+        &mut self,
+        key_packages: &[Vec<u8>],
+        remove: &[&str],
+    ) -> Result<Batch, MeetingError> {
+        self.require_committer()?;
+        let members = self.members();
+        let own = self.group.own_index();
+        let mut leaves: Vec<u32> = Vec::new();
+        for user in remove {
+            let theirs: Vec<u32> = members
+                .iter()
+                .filter(|m| m.user == *user && m.index != own)
+                .map(|m| m.index)
+                .collect();
+            if theirs.is_empty() {
+                return Err(MeetingError::NotAMember((*user).to_owned()));
+            }
+            // A user named twice is removed once.
+            for index in theirs {
+                if !leaves.contains(&index) {
+                    leaves.push(index);
+                }
+            }
+        }
+        let mut count = members.len().saturating_sub(leaves.len());
+        let mut admitted = Vec::new();
+        let mut refused = Vec::new();
+        for key_package in key_packages {
+            let participant =
+                parse_credential_identity(&self.group.key_package_identity(key_package)?)?;
+            let reason = self.policy.admit(&participant, count);
+            if reason == Reason::Ok {
+                admitted.push(key_package.clone());
+                count += 1;
+            } else {
+                refused.push((participant.user, reason));
+            }
+        }
+        if admitted.is_empty() && leaves.is_empty() {
+            return Err(match refused.into_iter().next() {
+                Some((user, reason)) => MeetingError::AdmissionRefused { user, reason },
+                None => MeetingError::InvalidParticipant("nothing to add or remove".to_owned()),
+            });
+        }
+        let messages = self.group.commit(&admitted, &leaves, None)?;
+        Ok(Batch { messages, refused })
+    }
+
+    /// The organizer makes the member at leaf `index` a co-organizer. Roles
+    /// go to one device, named by its leaf index as [`roster`](Self::roster)
+    /// shows it with its identity status, never to every device that claims
+    /// a user name (the server can add one).
     ///
     /// # Errors
     /// [`MeetingError::NotOrganizer`], [`MeetingError::CommitPending`],
-    /// [`MeetingError::NotAMember`], [`MeetingError::Mls`].
-    pub fn remove(&mut self, user: &str) -> Result<CommitMessages, MeetingError> {
+    /// [`MeetingError::NotAMember`], [`MeetingError::InvalidRoles`] past 32
+    /// committers, [`MeetingError::Mls`].
+    pub fn promote(&mut self, index: u32) -> Result<CommitMessages, MeetingError> {
         self.require_organizer()?;
-        let leaves: Vec<u32> = self
+        let key = self.member(index)?.signature_key;
+        let roles = self.current_roles()?.promote(&[key])?;
+        self.group.commit(&[], &[], Some(&roles))
+    }
+
+    /// The organizer makes the co-organizer at leaf `index` a participant
+    /// again.
+    ///
+    /// # Errors
+    /// [`MeetingError::NotOrganizer`], [`MeetingError::CommitPending`],
+    /// [`MeetingError::NotAMember`], [`MeetingError::InvalidRoles`] (the
+    /// organizer hands over instead of demoting itself), [`MeetingError::Mls`].
+    pub fn demote(&mut self, index: u32) -> Result<CommitMessages, MeetingError> {
+        self.require_organizer()?;
+        let key = self.member(index)?.signature_key;
+        if key == self.own_key() {
+            return Err(MeetingError::InvalidRoles(
+                "the organizer hands over instead of demoting itself",
+            ));
+        }
+        let roles = self.current_roles()?.demote(&[key])?;
+        self.group.commit(&[], &[], Some(&roles))
+    }
+
+    /// The organizer hands its role to the co-organizer at leaf `index`,
+    /// and becomes the newest co-organizer (PROTOCOL.md §4.7). It may then
+    /// leave.
+    ///
+    /// # Errors
+    /// [`MeetingError::NotOrganizer`], [`MeetingError::CommitPending`],
+    /// [`MeetingError::NotAMember`], [`MeetingError::InvalidRoles`] if that
+    /// member is not a co-organizer, [`MeetingError::Mls`].
+    pub fn hand_over(&mut self, index: u32) -> Result<CommitMessages, MeetingError> {
+        self.require_organizer()?;
+        let member = self.member(index)?;
+        if member.role != Role::CoOrganizer {
+            return Err(MeetingError::InvalidRoles(
+                "the organizer hands over to a co-organizer",
+            ));
+        }
+        let roles = self
+            .current_roles()?
+            .hand_over(&self.own_key(), &[member.signature_key])?;
+        self.group.commit(&[], &[], Some(&roles))
+    }
+
+    /// Any member commits an update of its own leaf: a commit with no
+    /// proposals and an update path (PROTOCOL.md §4.8). Nothing changes until
+    /// [`commit_accepted`](Self::commit_accepted).
+    ///
+    /// # Errors
+    /// [`MeetingError::Removed`], [`MeetingError::CommitPending`],
+    /// [`MeetingError::Mls`].
+    pub fn self_update(&mut self) -> Result<CommitMessages, MeetingError> {
+        self.require_can_commit()?;
+        self.group.commit(&[], &[], None)
+    }
+
+    /// Whether this member is due for a self-update at `now_ms`:
+    /// [`MeetingConfig::update_every`] membership changes or
+    /// [`MeetingConfig::update_after_ms`] since its last update path.
+    pub fn update_due(&self, now_ms: u64) -> bool {
+        let (every, after) = (self.config.update_every, self.config.update_after_ms);
+        // Until its first update, a member's periods are stretched by
+        // (leaf index mod 8) / 8 of themselves.
+        let eighths = if self.updated_since_join {
+            0
+        } else {
+            u64::from(self.group.own_index() % 8)
+        };
+        let every = every.saturating_add(every.saturating_mul(eighths) / 8);
+        let after = after.saturating_add(after.saturating_mul(eighths) / 8);
+        !self.removed
+            && (self.membership_changes_since_path >= every
+                || now_ms.saturating_sub(self.last_path_ms) >= after)
+    }
+
+    /// The committer list restricted to current members: what a roles
+    /// change starts from (it also drops committers who left).
+    fn current_roles(&self) -> Result<Roles, MeetingError> {
+        self.group
+            .roles()?
+            .retain_members(&member_keys(&self.group.members()))
+    }
+
+    fn own_key(&self) -> SignatureKey {
+        let own = self.group.own_index();
+        self.group
             .members()
             .into_iter()
-            .filter(|m| m.user == user && m.index != ORGANIZER_INDEX)
-            .map(|m| m.index)
-            .collect();
-        if leaves.is_empty() {
-            return Err(MeetingError::NotAMember(user.to_owned()));
-        }
-        self.group.commit(&[], &leaves)
+            .find(|m| m.index == own)
+            .map(|m| m.signature_key)
+            .unwrap_or_default()
+    }
+
+    fn member(&self, index: u32) -> Result<Member, MeetingError> {
+        self.members()
+            .into_iter()
+            .find(|m| m.index == index)
+            .ok_or_else(|| MeetingError::NotAMember(format!("leaf {index}")))
     }
 
     /// The server ordered this member's pending commit: apply it.
@@ -512,11 +810,12 @@ impl<G: MlsGroup> MeetingSession<G> {
         if !self.group.has_pending_commit() {
             return Err(MeetingError::NoPendingCommit);
         }
-        let before = self.group.clone();
+        let before = self.group.snapshot(&SnapshotToken::new());
+        let organizer = self.organizer_key();
         let result = self
             .group
             .apply_pending_commit()
-            .and_then(|s| self.after_commit(s, now_ms));
+            .and_then(|s| self.after_commit(s, organizer, now_ms));
         if result.is_err() {
             self.group = before;
         }
@@ -531,13 +830,17 @@ impl<G: MlsGroup> MeetingSession<G> {
     /// Handles a commit the server relayed. A commit for the current epoch
     /// is checked and applied (and any held commits that follow it); one for
     /// a later epoch is held until the gap is filled and gives no change.
+    /// If this member had a commit of its own pending, it lost the race for
+    /// the epoch: it is discarded ([`EpochChange::own_commit_discarded`]).
     ///
     /// # Errors
     /// [`MeetingError::StaleCommit`] for an epoch already left (a duplicate);
-    /// [`MeetingError::TooManyHeldCommits`]; [`MeetingError::UnauthorizedCommitter`];
-    /// [`MeetingError::AdmissionRefused`]; [`MeetingError::Malformed`];
-    /// [`MeetingError::Mls`]; [`MeetingError::Removed`]. The session is
-    /// unchanged by any error.
+    /// [`MeetingError::TooManyHeldCommits`] (then [`catch_up`](Self::catch_up));
+    /// [`MeetingError::ExternalCommitRefused`];
+    /// [`MeetingError::UnauthorizedCommitter`]; [`MeetingError::UnsupportedCommit`];
+    /// [`MeetingError::InvalidRoles`]; [`MeetingError::AdmissionRefused`];
+    /// [`MeetingError::Malformed`]; [`MeetingError::Mls`];
+    /// [`MeetingError::Removed`]. The session is unchanged by any error.
     pub fn handle_commit(
         &mut self,
         commit: &[u8],
@@ -547,24 +850,49 @@ impl<G: MlsGroup> MeetingSession<G> {
             return Err(MeetingError::Removed);
         }
         self.expire(now_ms);
+        if self.group.is_external_commit(commit)? {
+            return Err(MeetingError::ExternalCommitRefused);
+        }
         let epoch = self.group.message_epoch(commit)?;
+        // Commits held for the current epoch (this member's own commit was
+        // accepted after they arrived) apply first.
+        let mut changes = Vec::new();
+        self.apply_held(&mut changes, now_ms);
         let current = self.group.epoch();
         if epoch < current {
-            return Err(MeetingError::StaleCommit { epoch, current });
+            if changes.is_empty() {
+                return Err(MeetingError::StaleCommit { epoch, current });
+            }
+            return Ok(changes);
+        }
+        if self.removed {
+            return Ok(changes);
         }
         if epoch > current {
-            self.hold_commit(epoch, current, commit)?;
-            return Ok(Vec::new());
+            match self.hold_commit(epoch, current, commit) {
+                Err(err) if changes.is_empty() => return Err(err),
+                _ => return Ok(changes),
+            }
         }
-        let mut changes = vec![self.apply_commit(commit, now_ms)?];
+        match self.apply_commit(commit, now_ms) {
+            Ok(change) => changes.push(change),
+            Err(err) if changes.is_empty() => return Err(err),
+            Err(_) => return Ok(changes),
+        }
+        self.apply_held(&mut changes, now_ms);
+        Ok(changes)
+    }
+
+    /// Applies held commits while one is held for the current epoch. The
+    /// first candidate that applies wins; the others (forgeries, or losers)
+    /// are dropped, and the server resends if none did.
+    fn apply_held(&mut self, changes: &mut Vec<EpochChange>, now_ms: u64) {
         while !self.removed {
             let next = self.group.epoch();
             self.held_commits.retain(|&e, _| e >= next);
             let Some(candidates) = self.held_commits.remove(&next) else {
                 break;
             };
-            // The first candidate that applies wins; the others (forgeries,
-            // or losers) are dropped, and the server resends if none did.
             let applied = candidates
                 .iter()
                 .find_map(|held| self.apply_commit(held, now_ms).ok());
@@ -573,7 +901,41 @@ impl<G: MlsGroup> MeetingSession<G> {
                 None => break,
             }
         }
+    }
+
+    /// Catches up on the commits this member missed (PROTOCOL.md §4.2):
+    /// after [`MeetingError::TooManyHeldCommits`] `{ current }`, the app asks
+    /// the server for the commits from epoch `current` on and passes them
+    /// here in epoch order. Each is checked as if it had arrived live;
+    /// commits for epochs already reached are skipped.
+    ///
+    /// # Errors
+    /// As [`handle_commit`](Self::handle_commit) for the first commit that
+    /// is refused; the commits before it stay applied.
+    pub fn catch_up(
+        &mut self,
+        commits: &[Vec<u8>],
+        now_ms: u64,
+    ) -> Result<Vec<EpochChange>, MeetingError> {
+        let mut changes = Vec::new();
+        for commit in commits {
+            match self.handle_commit(commit, now_ms) {
+                Ok(more) => changes.extend(more),
+                Err(MeetingError::StaleCommit { .. }) => {}
+                Err(err) => return Err(err),
+            }
+            if self.removed {
+                break;
+            }
+        }
         Ok(changes)
+    }
+
+    /// The epoch from which this member needs commits it does not hold:
+    /// `Some(current epoch)` while commits for later epochs wait for a
+    /// missing one.
+    pub fn missing_commits_from(&self) -> Option<u64> {
+        (!self.held_commits.is_empty()).then(|| self.group.epoch())
     }
 
     /// Holds a commit for a later epoch, within bounds: at most
@@ -602,35 +964,90 @@ impl<G: MlsGroup> MeetingSession<G> {
     /// Checks and applies one commit for the current epoch, rolling back on
     /// any refusal.
     fn apply_commit(&mut self, commit: &[u8], now_ms: u64) -> Result<EpochChange, MeetingError> {
-        // The clone keeps any pending commit of ours: a refused message must
-        // not cost the organizer the commit it is waiting to have ordered.
-        // (mls-rs applies our own commit itself if the server echoes it.)
-        let before = self.group.clone();
+        // The snapshot keeps any pending commit of ours: a refused message
+        // must not cost a committer the commit it is waiting to have
+        // ordered. (mls-rs applies our own commit itself if the server
+        // echoes it.)
+        let before = self.group.snapshot(&SnapshotToken::new());
+        let had_pending = self.group.has_pending_commit();
+        let prior = Prior {
+            roles: self.group.roles(),
+            members: self.group.members(),
+        };
+        let organizer = self.organizer_key();
         let result = self
             .group
             .process_commit(commit)
-            .and_then(|s| self.check_commit(&s).map(|()| s))
-            .and_then(|s| self.after_commit(s, now_ms));
-        if result.is_err() {
-            self.group = before;
+            .and_then(|s| self.check_commit(&prior, &s).map(|()| s))
+            .and_then(|s| self.after_commit(s, organizer, now_ms));
+        match result {
+            Ok(mut change) => {
+                if had_pending && self.group.has_pending_commit() {
+                    self.group.discard_pending_commit();
+                }
+                change.own_commit_discarded = had_pending && change.committer != self.own_index();
+                Ok(change)
+            }
+            Err(err) => {
+                self.group = before;
+                Err(err)
+            }
         }
-        result
     }
 
-    /// Every member's checks on a commit (PROTOCOL.md §4.2).
-    fn check_commit(&self, summary: &CommitSummary) -> Result<(), MeetingError> {
-        if summary.committer != ORGANIZER_INDEX {
-            return Err(MeetingError::UnauthorizedCommitter {
+    /// Every member's checks on a received commit (PROTOCOL.md §4.2),
+    /// against the epoch before it (`prior`) and after it (the group now).
+    fn check_commit(&self, prior: &Prior, summary: &CommitSummary) -> Result<(), MeetingError> {
+        if summary.unsupported_proposal {
+            return Err(MeetingError::UnsupportedCommit(
+                "a proposal other than Add, Remove or GroupContextExtensions",
+            ));
+        }
+        if summary.other_extensions_changed {
+            return Err(MeetingError::UnsupportedCommit(
+                "a group context extension other than the roles changed",
+            ));
+        }
+        let unauthorized = MeetingError::UnauthorizedCommitter {
+            committer: summary.committer,
+        };
+        let committer_key = prior
+            .members
+            .iter()
+            .find(|m| m.index == summary.committer)
+            .map(|m| m.signature_key)
+            .ok_or(MeetingError::UnauthorizedCommitter {
                 committer: summary.committer,
-            });
+            })?;
+        let committers = match &prior.roles {
+            Ok(roles) => roles.effective(&member_keys(&prior.members)),
+            Err(_) => Vec::new(),
+        };
+        let membership = !summary.added.is_empty() || !summary.removed.is_empty();
+        if membership && !committers.contains(&committer_key) {
+            return Err(unauthorized);
+        }
+        if summary.context_changed {
+            if committers.first() != Some(&committer_key) {
+                return Err(unauthorized);
+            }
+            if summary.removed_self {
+                return Ok(());
+            }
+            let roles = self.group.roles()?;
+            let keys = member_keys(&self.group.members());
+            if roles.committers().iter().any(|k| !keys.contains(k)) {
+                return Err(MeetingError::InvalidRoles(
+                    "the committer list names a key of no member",
+                ));
+            }
         }
         if summary.removed_self {
             return Ok(());
         }
         let layout = self.config.layout;
-        if self
-            .group
-            .members()
+        let members = self.group.members();
+        if members
             .iter()
             .any(|m| layout.kid(summary.epoch, m.index).is_err())
         {
@@ -638,7 +1055,7 @@ impl<G: MlsGroup> MeetingSession<G> {
                 "a member index does not fit the meeting's KID layout",
             ));
         }
-        let count = self.group.members().len();
+        let count = members.len();
         for identity in &summary.added {
             let participant = parse_credential_identity(identity)?;
             let mut reason = self.policy.admit(&participant, 0);
@@ -655,9 +1072,17 @@ impl<G: MlsGroup> MeetingSession<G> {
         Ok(())
     }
 
+    /// The organizer's signature key in the current epoch, if any.
+    fn organizer_key(&self) -> Option<SignatureKey> {
+        self.effective_committers_of(&self.group.members())
+            .first()
+            .copied()
+    }
+
     fn after_commit(
         &mut self,
         summary: CommitSummary,
+        organizer_before: Option<SignatureKey>,
         now_ms: u64,
     ) -> Result<EpochChange, MeetingError> {
         let added = summary
@@ -669,7 +1094,10 @@ impl<G: MlsGroup> MeetingSession<G> {
                     .unwrap_or_else(|_| String::from_utf8_lossy(id).into_owned())
             })
             .collect();
+        let membership = !summary.added.is_empty() || !summary.removed.is_empty();
+        let self_update = !membership && !summary.context_changed;
         let mut released = Vec::new();
+        let mut organizer_changed = false;
         if summary.removed_self {
             self.removed = true;
             // Keep the old keys for their grace time; no new ones exist.
@@ -681,9 +1109,24 @@ impl<G: MlsGroup> MeetingSession<G> {
         } else {
             self.install_epoch(now_ms)?;
             released = self.release_held(now_ms);
+            organizer_changed = self.organizer_key() != organizer_before;
+            // Every commit but an Add-only one carries an update path.
+            let path = !summary.removed.is_empty() || summary.context_changed || self_update;
+            if path && summary.committer == self.group.own_index() {
+                self.last_path_ms = now_ms;
+                self.membership_changes_since_path = 0;
+                self.updated_since_join = true;
+            } else if membership {
+                self.membership_changes_since_path += 1;
+            }
         }
         Ok(EpochChange {
             epoch: summary.epoch,
+            committer: summary.committer,
+            self_update,
+            roles_changed: summary.context_changed,
+            organizer_changed,
+            own_commit_discarded: false,
             code: self.code,
             added,
             removed: summary.removed,
@@ -705,11 +1148,19 @@ impl<G: MlsGroup> MeetingSession<G> {
             .export_secret(SFRAME_BASE_KEY_LABEL, b"", suite.key_len())?;
         let code = meeting_code(&self.group.epoch_authenticator()?);
         let mut keys = Vec::new();
-        for m in self.group.members() {
+        let own_index = self.group.own_index();
+        // Every member's KID but our own: our frames reflected back are
+        // refused (PROTOCOL.md §4.3).
+        for m in self
+            .group
+            .members()
+            .into_iter()
+            .filter(|m| m.index != own_index)
+        {
             let key = BaseKey::new(&base).map_err(MediaError::from)?;
             keys.push((layout.kid(epoch, m.index)?, key));
         }
-        let own = layout.kid(epoch, self.group.own_index())?;
+        let own = layout.kid(epoch, own_index)?;
         let key = BaseKey::new(&base).map_err(MediaError::from)?;
         let sender = Sender::new(suite, own, key).map_err(MediaError::from)?;
 
@@ -748,6 +1199,129 @@ impl<G: MlsGroup> MeetingSession<G> {
         for kid in &keys.kids {
             self.receiver.receiver_mut().remove_key(*kid);
         }
+    }
+
+    /// The members of the current epoch with their identity statuses (as
+    /// the last [`check_identities`](Self::check_identities) found them).
+    pub fn roster(&self) -> Vec<RosterEntry> {
+        let own = self.group.own_index();
+        self.members()
+            .into_iter()
+            .map(|member| {
+                let status = if member.index == own {
+                    Some(PeerStatus::Known { verified: true })
+                } else {
+                    self.statuses.get(&member.signature_key).copied()
+                };
+                RosterEntry { member, status }
+            })
+            .collect()
+    }
+
+    /// Gives every member whose key this session has not seen yet its
+    /// identity status against `store`, records new keys there unverified
+    /// (PROTOCOL.md §4.9), and returns the roster. Call it after joining
+    /// and after each commit that adds members.
+    ///
+    /// # Errors
+    /// [`MeetingError::Identity`] if the store fails; statuses found before
+    /// the failure are kept.
+    pub fn check_identities(
+        &mut self,
+        store: &mut dyn MemberKeyStore,
+    ) -> Result<Vec<RosterEntry>, MeetingError> {
+        let own = self.group.own_index();
+        for member in self.members() {
+            if member.index == own || self.statuses.contains_key(&member.signature_key) {
+                continue;
+            }
+            let stored = store.keys(&member.user)?;
+            let unverified = StoredIdentity {
+                public_key: member.signature_key,
+                verified: false,
+            };
+            let verified_elsewhere = stored
+                .iter()
+                .any(|e| e.verified && e.public_key != member.signature_key);
+            let status = match stored.iter().find(|e| e.public_key == member.signature_key) {
+                // A key stored unverified beside a verified key of the same
+                // user stays flagged until the users verify it.
+                Some(entry) if !entry.verified && verified_elsewhere => PeerStatus::Changed,
+                Some(entry) => PeerStatus::Known {
+                    verified: entry.verified,
+                },
+                None if stored.is_empty() => {
+                    store.put_key(&member.user, unverified)?;
+                    PeerStatus::New
+                }
+                None => {
+                    store.put_key(&member.user, unverified)?;
+                    PeerStatus::Changed
+                }
+            };
+            self.statuses.insert(member.signature_key, status);
+        }
+        Ok(self.roster())
+    }
+
+    /// The users compared this epoch's meeting code and found it equal to
+    /// `compared` (PROTOCOL.md §4.9): every member whose key is not
+    /// `changed` is recorded as verified and becomes `known-verified`. A
+    /// `changed` key stays flagged: equal codes show that everyone sees the
+    /// same roster, not who holds a key the server may have added under a
+    /// known user's name; [`verify_member`](Self::verify_member) confirms it.
+    ///
+    /// # Errors
+    /// [`MeetingError::CodeChanged`] if `compared` is not the current code
+    /// (a commit landed while the users compared); [`MeetingError::Identity`]
+    /// if the store fails.
+    pub fn mark_code_verified(
+        &mut self,
+        store: &mut dyn MemberKeyStore,
+        compared: &SecurityCode,
+    ) -> Result<(), MeetingError> {
+        if *compared != self.code {
+            return Err(MeetingError::CodeChanged);
+        }
+        let roster = self.check_identities(store)?;
+        let own = self.group.own_index();
+        for entry in roster {
+            if entry.member.index == own || entry.status == Some(PeerStatus::Changed) {
+                continue;
+            }
+            self.record_verified(store, &entry.member)?;
+        }
+        Ok(())
+    }
+
+    /// The user confirmed, out of band, that the device at leaf `index` is
+    /// who it claims to be: its key is recorded as verified, `changed` or
+    /// not.
+    ///
+    /// # Errors
+    /// [`MeetingError::NotAMember`], [`MeetingError::Identity`].
+    pub fn verify_member(
+        &mut self,
+        store: &mut dyn MemberKeyStore,
+        index: u32,
+    ) -> Result<(), MeetingError> {
+        let member = self.member(index)?;
+        self.record_verified(store, &member)
+    }
+
+    fn record_verified(
+        &mut self,
+        store: &mut dyn MemberKeyStore,
+        member: &Member,
+    ) -> Result<(), MeetingError> {
+        let entry = StoredIdentity {
+            public_key: member.signature_key,
+            verified: true,
+        };
+        store.put_key(&member.user, entry)?;
+        self.statuses
+            .insert(member.signature_key, PeerStatus::Known { verified: true });
+        Ok(())
     }
 
     /// Drops epochs and held frames whose grace time is over.
@@ -890,4 +1464,24 @@ impl<G: MlsGroup> MeetingSession<G> {
         self.expire(now_ms);
         released
     }
+}
+
+/// The state a received commit is checked against: the epoch before it.
+struct Prior {
+    roles: Result<Roles, MeetingError>,
+    members: Vec<super::MlsMember>,
+}
+
+/// The signature keys of `members`.
+fn member_keys(members: &[super::MlsMember]) -> Vec<SignatureKey> {
+    members.iter().map(|m| m.signature_key).collect()
+}
+
+/// A committer's batch of joins and leaves (PROTOCOL.md §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The commit and the one Welcome for every joiner.
+    pub messages: CommitMessages,
+    /// The joiners the policy refused, and why; they are not in the commit.
+    pub refused: Vec<(String, Reason)>,
 }

@@ -12,7 +12,7 @@ use super::error::IdentityError;
 /// What a store remembers about one peer.
 ///
 /// ```
-/// use callseal_core::call::StoredIdentity;
+/// use callseal_core::identity::StoredIdentity;
 ///
 /// let entry = StoredIdentity { public_key: [1; 32], verified: false };
 /// assert!(!entry.verified);
@@ -27,17 +27,18 @@ pub struct StoredIdentity {
 
 /// Maps a peer's user id to its identity key and `verified` flag.
 ///
-/// The app supplies one to [`CallSession::handle`](super::CallSession::handle)
-/// and [`CallSession::mark_verified`](super::CallSession::mark_verified).
+/// The app supplies one to
+/// [`CallSession::handle`](crate::call::CallSession::handle) and
+/// [`CallSession::mark_verified`](crate::call::CallSession::mark_verified).
 ///
 /// ```
-/// use callseal_core::call::{IdentityStore, MemoryIdentityStore, StoredIdentity};
+/// use callseal_core::identity::{IdentityStore, MemoryIdentityStore, StoredIdentity};
 ///
 /// let mut store = MemoryIdentityStore::new();
 /// store.put("bob", StoredIdentity { public_key: [2; 32], verified: true })?;
 /// assert_eq!(store.get("bob")?.map(|e| e.verified), Some(true));
 /// assert_eq!(store.get("carol")?, None);
-/// # Ok::<(), callseal_core::call::IdentityError>(())
+/// # Ok::<(), callseal_core::identity::IdentityError>(())
 /// ```
 pub trait IdentityStore {
     /// The entry for `peer`, if any.
@@ -56,11 +57,11 @@ pub trait IdentityStore {
 /// An identity store in memory, for tests and short-lived apps.
 ///
 /// ```
-/// use callseal_core::call::{IdentityStore, MemoryIdentityStore};
+/// use callseal_core::identity::{IdentityStore, MemoryIdentityStore};
 ///
 /// let store = MemoryIdentityStore::new();
 /// assert!(store.get("alice")?.is_none());
-/// # Ok::<(), callseal_core::call::IdentityError>(())
+/// # Ok::<(), callseal_core::identity::IdentityError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryIdentityStore {
@@ -102,7 +103,7 @@ struct FileEntry {
 /// file is an [`IdentityError`], never a panic.
 ///
 /// ```
-/// use callseal_core::call::{FileIdentityStore, IdentityStore, StoredIdentity};
+/// use callseal_core::identity::{FileIdentityStore, IdentityStore, StoredIdentity};
 ///
 /// let path = std::env::temp_dir().join(format!("callseal-doc-{}.json", std::process::id()));
 /// let mut store = FileIdentityStore::open(&path)?;
@@ -204,11 +205,11 @@ impl IdentityStore for FileIdentityStore {
     }
 }
 
-fn encode_hex(bytes: &[u8; 32]) -> String {
+pub(super) fn encode_hex(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_hex(text: &str) -> Option<[u8; 32]> {
+pub(super) fn decode_hex(text: &str) -> Option<[u8; 32]> {
     let digits = text.as_bytes();
     if digits.len() != 64 {
         return None;

@@ -5,21 +5,21 @@ use core::fmt;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::entropy::Entropy;
-use super::error::CallError;
+use super::entropy::{Entropy, OsEntropy};
+use super::error::EntropyError;
 
 /// A long-term X25519 identity key pair, persisted by the app.
 ///
 /// The secret is zeroized on drop and never printed.
 ///
 /// ```
-/// use callseal_core::call::IdentityKeyPair;
+/// use callseal_core::identity::IdentityKeyPair;
 ///
 /// let key = IdentityKeyPair::generate()?;
 /// let again = IdentityKeyPair::from_bytes(*key.to_bytes());
 /// assert_eq!(key.public_key(), again.public_key());
 /// assert!(!format!("{key:?}").contains(&format!("{:?}", *key.to_bytes())));
-/// # Ok::<(), callseal_core::call::CallError>(())
+/// # Ok::<(), callseal_core::identity::EntropyError>(())
 /// ```
 #[derive(Clone)]
 pub struct IdentityKeyPair {
@@ -31,16 +31,16 @@ impl IdentityKeyPair {
     /// A fresh key pair from the operating system's random number generator.
     ///
     /// # Errors
-    /// [`CallError::Entropy`] if no randomness is available.
-    pub fn generate() -> Result<Self, CallError> {
-        Self::generate_with(&mut super::OsEntropy)
+    /// [`EntropyError`] if no randomness is available.
+    pub fn generate() -> Result<Self, EntropyError> {
+        Self::generate_with(&mut OsEntropy)
     }
 
     /// A fresh key pair from `entropy`.
     ///
     /// # Errors
-    /// [`CallError::Entropy`] if the source fails.
-    pub fn generate_with<E: Entropy + ?Sized>(entropy: &mut E) -> Result<Self, CallError> {
+    /// [`EntropyError`] if the source fails.
+    pub fn generate_with<E: Entropy + ?Sized>(entropy: &mut E) -> Result<Self, EntropyError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         entropy.fill(&mut bytes[..])?;
         Ok(Self::from_bytes(*bytes))

@@ -1,15 +1,15 @@
-//! Where the handshake's randomness comes from.
+//! Where the randomness of handshakes and meetings comes from.
 
-use super::error::CallError;
+use super::error::EntropyError;
 
-/// A source of random bytes for session ids and ephemeral keys.
+/// A source of random bytes for session ids, ephemeral and identity keys.
 ///
 /// The core never reaches for randomness on its own: callers pass an
 /// `Entropy`, which keeps the handshake deterministic under test. Production
 /// code uses [`OsEntropy`].
 ///
 /// ```
-/// use callseal_core::call::{CallError, Entropy, OsEntropy};
+/// use callseal_core::identity::{Entropy, EntropyError, OsEntropy};
 ///
 /// let mut bytes = [0u8; 16];
 /// OsEntropy.fill(&mut bytes)?;
@@ -17,7 +17,7 @@ use super::error::CallError;
 /// // A test source: the same bytes every time. Never use this in production.
 /// struct Fixed(u8);
 /// impl Entropy for Fixed {
-///     fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
+///     fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
 ///         dest.fill(self.0);
 ///         Ok(())
 ///     }
@@ -25,31 +25,31 @@ use super::error::CallError;
 /// let mut fixed = [0u8; 4];
 /// Fixed(7).fill(&mut fixed)?;
 /// assert_eq!(fixed, [7; 4]);
-/// # Ok::<(), CallError>(())
+/// # Ok::<(), EntropyError>(())
 /// ```
 pub trait Entropy {
     /// Fills `dest` with random bytes.
     ///
     /// # Errors
-    /// [`CallError::Entropy`] if no randomness is available.
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError>;
+    /// [`EntropyError`] if no randomness is available.
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError>;
 }
 
 /// The operating system's random number generator (`getrandom`).
 ///
 /// ```
-/// use callseal_core::call::{Entropy, OsEntropy};
+/// use callseal_core::identity::{Entropy, OsEntropy};
 ///
 /// let mut a = [0u8; 32];
 /// OsEntropy.fill(&mut a)?;
-/// # Ok::<(), callseal_core::call::CallError>(())
+/// # Ok::<(), callseal_core::identity::EntropyError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OsEntropy;
 
 impl Entropy for OsEntropy {
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
-        getrandom::fill(dest).map_err(|_| CallError::Entropy)
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
+        getrandom::fill(dest).map_err(|_| EntropyError)
     }
 }
 
@@ -61,15 +61,15 @@ impl Entropy for OsEntropy {
 /// knows the bytes knows the keys.
 ///
 /// ```
-/// use callseal_core::call::{CallError, Entropy, ScriptedEntropy};
+/// use callseal_core::identity::{Entropy, EntropyError, ScriptedEntropy};
 ///
 /// let mut entropy = ScriptedEntropy::new(vec![1, 2, 3]);
 /// let mut two = [0u8; 2];
 /// entropy.fill(&mut two)?;
 /// assert_eq!(two, [1, 2]);
 /// assert_eq!(entropy.remaining(), 1);
-/// assert!(matches!(entropy.fill(&mut two), Err(CallError::Entropy)));
-/// # Ok::<(), CallError>(())
+/// assert_eq!(entropy.fill(&mut two), Err(EntropyError));
+/// # Ok::<(), EntropyError>(())
 /// ```
 pub struct ScriptedEntropy {
     bytes: zeroize::Zeroizing<Vec<u8>>,
@@ -103,12 +103,9 @@ impl core::fmt::Debug for ScriptedEntropy {
 impl Entropy for ScriptedEntropy {
     /// Fills `dest` from the script; fails without consuming anything when
     /// fewer than `dest.len()` bytes remain.
-    fn fill(&mut self, dest: &mut [u8]) -> Result<(), CallError> {
-        let end = self
-            .used
-            .checked_add(dest.len())
-            .ok_or(CallError::Entropy)?;
-        let src = self.bytes.get(self.used..end).ok_or(CallError::Entropy)?;
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
+        let end = self.used.checked_add(dest.len()).ok_or(EntropyError)?;
+        let src = self.bytes.get(self.used..end).ok_or(EntropyError)?;
         dest.copy_from_slice(src);
         self.used = end;
         Ok(())
