@@ -598,6 +598,22 @@ fn the_hold_for_future_commits_is_bounded_and_keeps_the_real_one() {
 // ---------------------------------------------------------------------------
 
 impl Meeting {
+    /// `client` joins from `welcome` (under the organizer's policy) and
+    /// takes part from now on.
+    fn accept_welcome(&mut self, client: &MlsClient, me: Participant, welcome: &[u8]) {
+        let policy = self.sessions[0].policy().clone();
+        let session = MeetingSession::join(
+            client,
+            me,
+            welcome,
+            policy,
+            MeetingConfig::default(),
+            self.now,
+        )
+        .unwrap();
+        self.sessions.push(session);
+    }
+
     /// Delivers `commit` to every session but `from` (which applied it with
     /// commit_accepted) and returns each member's changes.
     fn deliver(
@@ -918,18 +934,7 @@ fn organizer_handover_keeps_the_meeting() {
     assert_eq!(m.sessions[new_organizer].role(), Role::Organizer);
     let (p, c) = client("next", Platform::Android);
     let messages = m.commit_by(new_organizer, |s| s.add(&c.key_package().unwrap()));
-    let policy = m.sessions[0].policy().clone();
-    m.sessions.push(
-        MeetingSession::join(
-            &c,
-            p,
-            messages.welcome.as_deref().unwrap(),
-            policy,
-            MeetingConfig::default(),
-            0,
-        )
-        .unwrap(),
-    );
+    m.accept_welcome(&c, p, messages.welcome.as_deref().unwrap());
     assert!(m.codes_agree());
     m.everyone_decrypts_everyone();
 }
@@ -1038,18 +1043,7 @@ fn ghost_device_is_flagged_changed() {
     let mut m = Meeting::new(1);
     let (bp, bob) = client("bob", Platform::DesktopMac);
     let messages = m.commit_by(0, |s| s.add(&bob.key_package().unwrap()));
-    let policy = m.sessions[0].policy().clone();
-    m.sessions.push(
-        MeetingSession::join(
-            &bob,
-            bp,
-            messages.welcome.as_deref().unwrap(),
-            policy.clone(),
-            MeetingConfig::default(),
-            0,
-        )
-        .unwrap(),
-    );
+    m.accept_welcome(&bob, bp, messages.welcome.as_deref().unwrap());
     let status =
         |roster: &[callseal_core::meeting::RosterEntry], user: &str, platform: Platform| {
             roster
@@ -1167,17 +1161,7 @@ fn concurrent_committers_do_not_fork() {
         assert!(matches!(err, MeetingError::StaleCommit { .. }), "{err}");
     }
     let policy = m.sessions[0].policy().clone();
-    m.sessions.push(
-        MeetingSession::join(
-            &ca,
-            pa,
-            from_org.welcome.as_deref().unwrap(),
-            policy.clone(),
-            MeetingConfig::default(),
-            0,
-        )
-        .unwrap(),
-    );
+    m.accept_welcome(&ca, pa, from_org.welcome.as_deref().unwrap());
     // The loser's Welcome leads nowhere: a server that delivers it anyway
     // puts b in an epoch no member has, and the codes show it.
     let dead_end = MeetingSession::join(
@@ -1191,17 +1175,7 @@ fn concurrent_committers_do_not_fork() {
     .unwrap();
     assert_ne!(dead_end.code(), m.sessions[0].code());
     let retry = m.commit_by(1, |s| s.add(&cb.key_package().unwrap()));
-    m.sessions.push(
-        MeetingSession::join(
-            &cb,
-            pb,
-            retry.welcome.as_deref().unwrap(),
-            policy,
-            MeetingConfig::default(),
-            0,
-        )
-        .unwrap(),
-    );
+    m.accept_welcome(&cb, pb, retry.welcome.as_deref().unwrap());
     assert!(m.codes_agree());
     m.everyone_decrypts_everyone();
 }
@@ -1229,19 +1203,8 @@ fn a_batch_admits_many_with_one_welcome_and_refuses_only_whom_policy_refuses() {
     let changes = m.deliver(0, &batch.messages.commit);
     assert_eq!(changes[0][0].added.len(), 5);
     m.sessions.remove(2);
-    let policy = m.sessions[0].policy().clone();
     for (p, c) in joiners {
-        m.sessions.push(
-            MeetingSession::join(
-                &c,
-                p,
-                batch.messages.welcome.as_deref().unwrap(),
-                policy.clone(),
-                MeetingConfig::default(),
-                0,
-            )
-            .unwrap(),
-        );
+        m.accept_welcome(&c, p, batch.messages.welcome.as_deref().unwrap());
     }
     assert_eq!(m.sessions.len(), 7);
     assert!(m.codes_agree());
