@@ -1066,8 +1066,7 @@ fn ghost_device_is_flagged_changed() {
     );
     // The next meeting: bob's key is known and verified.
     let mut next = Meeting::new(1);
-    let messages = next.commit_by(0, |s| s.add(&bob.key_package().unwrap()));
-    let _ = messages;
+    next.commit_by(0, |s| s.add(&bob.key_package().unwrap()));
     let roster = next.sessions[0].check_identities(&mut store).unwrap();
     assert_eq!(
         status(&roster, "bob", Platform::DesktopMac).1,
@@ -1215,6 +1214,7 @@ fn a_batch_admits_many_with_one_welcome_and_refuses_only_whom_policy_refuses() {
 fn a_member_far_behind_the_hold_catches_up() {
     use callseal_core::meeting::MAX_HELD_COMMITS;
     let mut m = Meeting::new(2);
+    let log_start = m.sessions[0].epoch();
     let mut log = Vec::new();
     for i in 0..MAX_HELD_COMMITS + 10 {
         let (_, c) = client(&format!("x{i}"), Platform::Ios);
@@ -1236,17 +1236,10 @@ fn a_member_far_behind_the_hold_catches_up() {
     };
     assert_eq!(member.missing_commits_from(), Some(current));
     // The server hands it every commit from `current` on.
-    let start = usize::try_from(current - log_start_epoch(&m)).unwrap();
-    let member = &mut m.sessions[1];
+    let start = usize::try_from(current - log_start).unwrap();
     member.catch_up(&log[start..], 0).unwrap();
     assert_eq!(member.missing_commits_from(), None);
     assert!(m.codes_agree());
-}
-
-/// The epoch of the first commit in the test's log (the organizer's epoch
-/// when the log started).
-fn log_start_epoch(m: &Meeting) -> u64 {
-    m.sessions[0].epoch() - (callseal_core::meeting::MAX_HELD_COMMITS as u64 + 10)
 }
 
 #[test]

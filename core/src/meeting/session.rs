@@ -374,14 +374,10 @@ impl MeetingSession<MlsRsGroup> {
         now_ms: u64,
     ) -> Result<Self, MeetingError> {
         let joined = client.join_group_unconsumed(welcome)?;
-        let committers = joined
-            .group
-            .roles()?
-            .effective(&member_keys(&joined.group.members()));
-        let sender_key = joined
-            .group
-            .members()
-            .into_iter()
+        let members = joined.group.members();
+        let committers = joined.group.roles()?.effective(&member_keys(&members));
+        let sender_key = members
+            .iter()
             .find(|m| m.index == joined.welcome_sender)
             .map(|m| m.signature_key);
         if !sender_key.is_some_and(|k| committers.contains(&k)) {

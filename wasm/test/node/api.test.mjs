@@ -14,23 +14,12 @@ import {
   MediaSender,
   version,
 } from '../../pkg/node.js';
+import { errorCode } from '../error-code.mjs';
 
 const key = (byte, len = 16) => new Uint8Array(len).fill(byte);
 const bytes = (...b) => new Uint8Array(b);
 const meta = new TextEncoder().encode('rtp-metadata');
 
-function code(fn) {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof CallsealError, `not a CallsealError: ${err}`);
-    assert.ok(err instanceof Error);
-    assert.equal(err.name, 'CallsealError');
-    assert.ok(err.message.length > 0);
-    return err.code;
-  }
-  assert.fail('no error thrown');
-}
 
 test('version is the workspace version', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../pkg/package.json', import.meta.url)));
@@ -62,19 +51,19 @@ test('frame errors carry stable codes', () => {
   receiver.addKey(300, 4, key(1)); // a number works where it is safe
   assert.equal(receiver.hasKey(300n), true);
   const frame = sender.encrypt(meta, bytes(1, 2, 3));
-  assert.equal(code(() => receiver.decrypt(bytes(9), frame)), 'authentication-failed');
+  assert.equal(errorCode(() => receiver.decrypt(bytes(9), frame)), 'authentication-failed');
   receiver.decrypt(meta, frame);
-  assert.equal(code(() => receiver.decrypt(meta, frame)), 'replay');
+  assert.equal(errorCode(() => receiver.decrypt(meta, frame)), 'replay');
   const tampered = sender.encrypt(meta, bytes(4, 5, 6));
   tampered[tampered.length - 1] ^= 1;
-  assert.equal(code(() => receiver.decrypt(meta, tampered)), 'authentication-failed');
-  assert.equal(code(() => receiver.decrypt(meta, bytes())), 'malformed');
-  assert.equal(code(() => new FrameReceiver().decrypt(meta, frame)), 'unknown-key-id');
-  assert.equal(code(() => new FrameSender(9, 1n, key(1))), 'invalid-argument');
-  assert.equal(code(() => new FrameSender(4, -1, key(1))), 'invalid-argument');
-  assert.equal(code(() => new FrameSender(4, 2 ** 60, key(1))), 'invalid-argument');
-  assert.equal(code(() => new FrameSender(4, 1n << 64n, key(1))), 'invalid-argument');
-  assert.equal(code(() => FrameReceiver.withConfig(0, 16, 8)), 'invalid-argument');
+  assert.equal(errorCode(() => receiver.decrypt(meta, tampered)), 'authentication-failed');
+  assert.equal(errorCode(() => receiver.decrypt(meta, bytes())), 'malformed');
+  assert.equal(errorCode(() => new FrameReceiver().decrypt(meta, frame)), 'unknown-key-id');
+  assert.equal(errorCode(() => new FrameSender(9, 1n, key(1))), 'invalid-argument');
+  assert.equal(errorCode(() => new FrameSender(4, -1, key(1))), 'invalid-argument');
+  assert.equal(errorCode(() => new FrameSender(4, 2 ** 60, key(1))), 'invalid-argument');
+  assert.equal(errorCode(() => new FrameSender(4, 1n << 64n, key(1))), 'invalid-argument');
+  assert.equal(errorCode(() => FrameReceiver.withConfig(0, 16, 8)), 'invalid-argument');
   assert.equal(receiver.removeKey(300n), true);
   assert.equal(receiver.removeKey(300n), false);
 });
@@ -86,7 +75,7 @@ test('a sender at the last counter is exhausted after one frame', () => {
   assert.equal(sender.nextCounter, max);
   const frame = sender.encrypt(meta, bytes(1));
   assert.equal(sender.nextCounter, null);
-  assert.equal(code(() => sender.encrypt(meta, bytes(1))), 'key-exhausted');
+  assert.equal(errorCode(() => sender.encrypt(meta, bytes(1))), 'key-exhausted');
   const receiver = FrameReceiver.withConfig(64, 4, 4);
   receiver.addKey((1n << 64n) - 2n, 4, key(2));
   assert.deepEqual(receiver.decrypt(meta, frame), bytes(1));
@@ -106,11 +95,11 @@ test('media mode keeps the VP8 header clear and finds the codec', () => {
   assert.equal(receiver.decryptFrame(opus).codec, 'Opus');
   const forged = sender.encryptFrame('VP8', vp8);
   forged[0] ^= 1; // a clear byte, authenticated all the same
-  assert.equal(code(() => receiver.decryptFrame(forged)), 'authentication-failed');
-  assert.equal(code(() => sender.encryptFrame('video/red', vp8)), 'invalid-argument');
-  assert.equal(code(() => sender.encryptFrame('H.264', bytes(1, 2, 3))), 'malformed');
-  assert.equal(code(() => sender.ratchet()), 'invalid-argument');
-  assert.equal(code(() => receiver.decryptFrame(bytes())), 'malformed');
+  assert.equal(errorCode(() => receiver.decryptFrame(forged)), 'authentication-failed');
+  assert.equal(errorCode(() => sender.encryptFrame('video/red', vp8)), 'invalid-argument');
+  assert.equal(errorCode(() => sender.encryptFrame('H.264', bytes(1, 2, 3))), 'malformed');
+  assert.equal(errorCode(() => sender.ratchet()), 'invalid-argument');
+  assert.equal(errorCode(() => receiver.decryptFrame(bytes())), 'malformed');
 });
 
 function handshake({ alice, bob, aliceStore, bobStore, suite = 4 }) {
@@ -143,7 +132,7 @@ test('a 1:1 call: same code, lock-and-shield, verified, media both ways', () => 
 
   const am = a.takeMedia();
   const bm = b.takeMedia();
-  assert.equal(code(() => a.takeMedia()), 'protocol-violation');
+  assert.equal(errorCode(() => a.takeMedia()), 'protocol-violation');
   for (let i = 0; i < 5; i += 1) {
     const f = bytes(0x78, i, i + 1);
     assert.deepEqual(bm.receiver.decryptFrame(am.sender.encryptFrame('Opus', f)).payload, f);
@@ -179,7 +168,7 @@ test('a man in the middle shows as different codes', () => {
   assert.notEqual(a.session.securityCode, b.session.securityCode);
   // Alice's media does not decrypt at Bob's.
   const f = a.session.takeMedia().sender.encryptFrame('generic', bytes(1, 2, 3));
-  assert.equal(code(() => b.session.takeMedia().receiver.decryptFrame(f)), 'authentication-failed');
+  assert.equal(errorCode(() => b.session.takeMedia().receiver.decryptFrame(f)), 'authentication-failed');
 });
 
 test('handshake errors: tampering fails the session for good', () => {
@@ -190,14 +179,14 @@ test('handshake errors: tampering fails the session for good', () => {
   const response = b.message.slice();
   response[response.length - 1] ^= 1;
   const reveal = a.session.handle(response, store); // the ephemeral key changed
-  assert.equal(code(() => b.session.handle(reveal, store)), 'authentication-failed');
+  assert.equal(errorCode(() => b.session.handle(reveal, store)), 'authentication-failed');
   assert.equal(b.session.state, 'failed');
   assert.equal(b.session.indicator, 'hidden');
-  assert.equal(code(() => b.session.handle(reveal, store)), 'protocol-violation');
-  assert.equal(code(() => CallSession.respond(bob, 'bob', bytes(1, 2))), 'malformed');
-  assert.equal(code(() => CallSession.initiate(alice, '', 4)), 'invalid-argument');
-  assert.equal(code(() => IdentityKeyPair.fromBytes(key(1, 31))), 'invalid-argument');
-  assert.equal(code(() => CallSession.initiateScripted(alice, 'alice', 4, key(1, 10))), 'entropy');
+  assert.equal(errorCode(() => b.session.handle(reveal, store)), 'protocol-violation');
+  assert.equal(errorCode(() => CallSession.respond(bob, 'bob', bytes(1, 2))), 'malformed');
+  assert.equal(errorCode(() => CallSession.initiate(alice, '', 4)), 'invalid-argument');
+  assert.equal(errorCode(() => IdentityKeyPair.fromBytes(key(1, 31))), 'invalid-argument');
+  assert.equal(errorCode(() => CallSession.initiateScripted(alice, 'alice', 4, key(1, 10))), 'entropy');
 });
 
 test('identity keys round trip through bytes', () => {
@@ -233,7 +222,7 @@ test('encryptAsync and decryptAsync (WebCrypto AES-GCM) make and take the same f
       assert.deepEqual(await receiver.decryptAsync(meta, frame), payload);
       // Recorded once the tag verified: the same frame is a replay, both ways.
       await assert.rejects(receiver.decryptAsync(meta, frame), (e) => e instanceof CallsealError && e.code === 'replay');
-      assert.equal(code(() => receiver.decrypt(meta, frame)), 'replay');
+      assert.equal(errorCode(() => receiver.decrypt(meta, frame)), 'replay');
     }
     // Sync frames open asynchronously and the other way round.
     const f1 = sync.encrypt(meta, bytes(1, 2));

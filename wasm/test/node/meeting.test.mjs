@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  CallsealError,
   MeetingClient,
   MeetingSession,
   MemberKeyStore,
   PolicyDocument,
 } from '../../pkg/node.js';
+import { errorCode } from '../error-code.mjs';
 
 const policy = JSON.stringify({
   version: 1,
@@ -21,15 +21,6 @@ const policy = JSON.stringify({
   }],
 });
 
-function code(fn) {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof CallsealError, `not a CallsealError: ${err}`);
-    return err.code;
-  }
-  assert.fail('no error');
-}
 
 test('co-organizers add members, participants cannot; self-updates and hand-over', () => {
   const doc = PolicyDocument.fromJson(policy);
@@ -82,13 +73,13 @@ test('co-organizers add members, participants cannot; self-updates and hand-over
   assert.deepEqual(olga.members().map((m) => m.user), ['olga', 'pete', 'quinn', 'rita']);
 
   // A participant's add, and a co-organizer's roles change, are refused.
-  assert.equal(code(() => quinn.add(new MeetingClient('sam', 'ios').keyPackage())), 'protocol-violation');
-  assert.equal(code(() => pete.promote(quinnIndex)), 'protocol-violation');
-  assert.equal(code(() => pete.demote(peteIndex)), 'protocol-violation');
-  assert.equal(code(() => olga.changeMembership([new Uint8Array(3), 'x'], [])), 'invalid-argument');
-  assert.equal(code(() => olga.changeMembership([], 'quinn')), 'invalid-argument');
-  assert.equal(code(() => olga.promote(99)), 'invalid-argument');
-  assert.equal(code(() => olga.handOver(quinnIndex)), 'protocol-violation'); // not a co-organizer
+  assert.equal(errorCode(() => quinn.add(new MeetingClient('sam', 'ios').keyPackage())), 'protocol-violation');
+  assert.equal(errorCode(() => pete.promote(quinnIndex)), 'protocol-violation');
+  assert.equal(errorCode(() => pete.demote(peteIndex)), 'protocol-violation');
+  assert.equal(errorCode(() => olga.changeMembership([new Uint8Array(3), 'x'], [])), 'invalid-argument');
+  assert.equal(errorCode(() => olga.changeMembership([], 'quinn')), 'invalid-argument');
+  assert.equal(errorCode(() => olga.promote(99)), 'invalid-argument');
+  assert.equal(errorCode(() => olga.handOver(quinnIndex)), 'protocol-violation'); // not a co-organizer
 
   // Quinn, a participant, updates its own leaf when due.
   assert.equal(quinn.updateDue(2), false);
@@ -138,7 +129,7 @@ test('the roster shows identity statuses; a second device is flagged', () => {
   olga.commitAccepted(0);
   const bob = MeetingSession.join(bobLaptop, added.welcome, doc, 0);
   // A Welcome joins once.
-  assert.equal(code(() => MeetingSession.join(bobLaptop, added.welcome, doc, 0)), 'protocol-violation');
+  assert.equal(errorCode(() => MeetingSession.join(bobLaptop, added.welcome, doc, 0)), 'protocol-violation');
 
   const status = (roster, platform) =>
     roster.find((e) => e.member.user === 'bob' && e.member.platform === platform).status;
@@ -148,7 +139,7 @@ test('the roster shows identity statuses; a second device is flagged', () => {
   assert.equal(status(roster, 'desktop-mac'), 'new');
   assert.equal(roster.find((e) => e.member.user === 'olga').status, 'known-verified');
   // The users compare the meeting code the app shows.
-  assert.equal(code(() => olga.markCodeVerified(store, '1234')), 'invalid-argument');
+  assert.equal(errorCode(() => olga.markCodeVerified(store, '1234')), 'invalid-argument');
   olga.markCodeVerified(store, olga.code);
   assert.equal(status(olga.roster(), 'desktop-mac'), 'known-verified');
 
@@ -174,18 +165,18 @@ test('the roster shows identity statuses; a second device is flagged', () => {
   // equal codes show everyone sees the same roster, not who holds that key.
   assert.equal(status(next.checkIdentities(saved), 'android'), 'changed');
   // A code from before the commit is refused: the users compared another roster.
-  assert.equal(code(() => next.markCodeVerified(saved, codeBefore)), 'invalid-argument');
+  assert.equal(errorCode(() => next.markCodeVerified(saved, codeBefore)), 'invalid-argument');
   next.markCodeVerified(saved, next.code);
   assert.equal(status(next.roster(), 'android'), 'changed');
   assert.equal(status(next.roster(), 'desktop-mac'), 'known-verified');
   // Bob confirms his phone out of band: that device becomes verified.
   const ghost = next.roster().find((e) => e.member.user === 'bob' && e.member.platform === 'android').member.index;
-  assert.equal(code(() => next.verifyMember(saved, 99)), 'invalid-argument');
+  assert.equal(errorCode(() => next.verifyMember(saved, 99)), 'invalid-argument');
   next.verifyMember(saved, ghost);
   assert.equal(status(next.roster(), 'android'), 'known-verified');
   assert.ok(next.roster().every((e) => e.status === 'known-verified'));
   assert.ok(JSON.parse(saved.toJson()).bob.every((k) => k.verified));
 
-  assert.equal(code(() => MemberKeyStore.fromJson('[')), 'storage');
+  assert.equal(errorCode(() => MemberKeyStore.fromJson('[')), 'storage');
   for (const o of [olga, bob, next, store, saved, doc]) o.free();
 });

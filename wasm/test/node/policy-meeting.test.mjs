@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  CallsealError,
   IdentityKeyPair,
   MeetingClient,
   MeetingSession,
@@ -12,6 +11,7 @@ import {
   checkMeetingFeature,
   initiateCallWithPolicy,
 } from '../../pkg/node.js';
+import { errorCode } from '../error-code.mjs';
 
 const policy = JSON.stringify({
   version: 1,
@@ -24,15 +24,6 @@ const policy = JSON.stringify({
   users: { alice: { e2ee_calls: true }, bob: { e2ee_calls: true } },
 });
 
-function code(fn) {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof CallsealError, `not a CallsealError: ${err}`);
-    return err.code;
-  }
-  assert.fail('no error');
-}
 
 test('call decisions, gating and a call under the policy', () => {
   const doc = PolicyDocument.fromJson(policy);
@@ -49,17 +40,17 @@ test('call decisions, gating and a call under the policy', () => {
   ]);
   assert.deepEqual(meeting.admitted, ['alice']);
   assert.deepEqual(meeting.refused, [{ user: 'carol', reason: 'unsupported-platform' }]);
-  assert.equal(code(() => doc.evaluateMeeting('alice', true, [{ user: 'x', platform: 'linux' }])), 'invalid-argument');
-  assert.equal(code(() => checkCallFeature(true, 'recording')), 'feature-unavailable');
+  assert.equal(errorCode(() => doc.evaluateMeeting('alice', true, [{ user: 'x', platform: 'linux' }])), 'invalid-argument');
+  assert.equal(errorCode(() => checkCallFeature(true, 'recording')), 'feature-unavailable');
   checkCallFeature(true, 'chat');
   checkCallFeature(false, 'recording');
-  assert.equal(code(() => checkMeetingFeature(true, 'breakout-rooms')), 'feature-unavailable');
-  assert.equal(code(() => PolicyDocument.fromJson('{')), 'malformed');
+  assert.equal(errorCode(() => checkMeetingFeature(true, 'breakout-rooms')), 'feature-unavailable');
+  assert.equal(errorCode(() => PolicyDocument.fromJson('{')), 'malformed');
 
   const alice = IdentityKeyPair.generate();
-  assert.equal(code(() => initiateCallWithPolicy(doc, 'carol', alice, 'alice', 4)), 'policy-forbids');
+  assert.equal(errorCode(() => initiateCallWithPolicy(doc, 'carol', alice, 'alice', 4)), 'policy-forbids');
   const start = initiateCallWithPolicy(doc, 'bob', alice, 'alice', 4);
-  assert.equal(code(() => start.session.checkFeature('call-park')), 'feature-unavailable');
+  assert.equal(errorCode(() => start.session.checkFeature('call-park')), 'feature-unavailable');
   start.session.checkFeature('reactions');
   start.session.free();
   alice.free();
@@ -78,17 +69,17 @@ test('a meeting: codes agree, media flows, a removed member is locked out', () =
   assert.deepEqual(organizer.members().map((m) => m.user), ['olga', 'pete']);
   const frame = organizer.encrypt('audio/opus', new Uint8Array([0x78, 1, 2]));
   assert.deepEqual(Array.from(pete.decrypt(frame, 1).payload), [0x78, 1, 2]);
-  assert.equal(code(() => pete.decrypt(frame, 1)), 'replay');
-  assert.equal(code(() => organizer.add(new MeetingClient('walt', 'web').keyPackage())), 'policy-forbids');
-  assert.equal(code(() => pete.handleCommit(new Uint8Array([1, 2, 3]), 2)), 'malformed');
+  assert.equal(errorCode(() => pete.decrypt(frame, 1)), 'replay');
+  assert.equal(errorCode(() => organizer.add(new MeetingClient('walt', 'web').keyPackage())), 'policy-forbids');
+  assert.equal(errorCode(() => pete.handleCommit(new Uint8Array([1, 2, 3]), 2)), 'malformed');
 
   const removal = organizer.remove('pete');
   const change = organizer.commitAccepted(3);
   assert.notEqual(change.code, pete.code);
   assert.equal(pete.handleCommit(removal.commit, 3)[0].removedSelf, true);
   assert.equal(pete.isRemoved, true);
-  assert.ok(code(() => pete.decrypt(organizer.encrypt('generic', new Uint8Array([9])), 4)));
-  assert.equal(code(() => MeetingSession.create(new MeetingClient('o', 'ios'), new PolicyDocument(), 4, 0)), 'policy-forbids');
+  assert.ok(errorCode(() => pete.decrypt(organizer.encrypt('generic', new Uint8Array([9])), 4)));
+  assert.equal(errorCode(() => MeetingSession.create(new MeetingClient('o', 'ios'), new PolicyDocument(), 4, 0)), 'policy-forbids');
   organizer.free();
   pete.free();
   doc.free();
