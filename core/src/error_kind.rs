@@ -38,11 +38,17 @@ pub enum ErrorKind {
     /// No key for this key id (or the key id is more ratchet steps ahead
     /// than the receiver follows).
     UnknownKeyId,
-    /// The sender's key is used up: install a new key.
+    /// A key is used up: a sender's counter ran out, or a receiver refuses
+    /// a key under which too many frames failed authentication. Install a
+    /// new key.
     KeyExhausted,
     /// A well-formed message that the protocol does not allow now: out of
     /// order, from another session, after a failure, before establishment.
     ProtocolViolation,
+    /// The peer is not the one the app expected: another user answered the
+    /// call, it presented another identity key than the pinned one, or the
+    /// call was addressed to another user.
+    WrongPeer,
     /// Admin policy or the users' settings do not allow end-to-end
     /// encryption here.
     PolicyForbids,
@@ -60,7 +66,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Malformed,
         ErrorKind::InvalidArgument,
         ErrorKind::AuthenticationFailed,
@@ -68,6 +74,7 @@ impl ErrorKind {
         ErrorKind::UnknownKeyId,
         ErrorKind::KeyExhausted,
         ErrorKind::ProtocolViolation,
+        ErrorKind::WrongPeer,
         ErrorKind::PolicyForbids,
         ErrorKind::FeatureUnavailable,
         ErrorKind::Storage,
@@ -85,6 +92,7 @@ impl ErrorKind {
             ErrorKind::UnknownKeyId => "unknown-key-id",
             ErrorKind::KeyExhausted => "key-exhausted",
             ErrorKind::ProtocolViolation => "protocol-violation",
+            ErrorKind::WrongPeer => "wrong-peer",
             ErrorKind::PolicyForbids => "policy-forbids",
             ErrorKind::FeatureUnavailable => "feature-unavailable",
             ErrorKind::Storage => "storage",
@@ -116,7 +124,7 @@ impl crate::frame::Error {
             Error::UnknownKeyId(_) | Error::RatchetTooFar { .. } => ErrorKind::UnknownKeyId,
             Error::AuthenticationFailed => ErrorKind::AuthenticationFailed,
             Error::Replay { .. } | Error::TooOld { .. } => ErrorKind::Replay,
-            Error::CounterExhausted => ErrorKind::KeyExhausted,
+            Error::CounterExhausted | Error::AuthFailureLimit { .. } => ErrorKind::KeyExhausted,
             Error::BufferTooSmall { .. }
             | Error::PayloadTooLong
             | Error::UnsupportedCipherSuite(_)
@@ -143,12 +151,15 @@ impl crate::call::CallError {
         match self {
             CallError::Malformed(_) | CallError::UnsupportedVersion(_) => ErrorKind::Malformed,
             CallError::UnexpectedMessage { .. }
-            | CallError::SessionMismatch
             | CallError::SessionFailed
             | CallError::NotEstablished
             | CallError::MediaTaken => ErrorKind::ProtocolViolation,
             CallError::CommitmentMismatch | CallError::BadMac => ErrorKind::AuthenticationFailed,
-            CallError::InvalidUserId => ErrorKind::InvalidArgument,
+            CallError::InvalidUserId | CallError::ShortTag(_) => ErrorKind::InvalidArgument,
+            CallError::WrongPeer { .. }
+            | CallError::WrongPeerKey
+            | CallError::Misaddressed { .. } => ErrorKind::WrongPeer,
+            CallError::RekeyExhausted => ErrorKind::KeyExhausted,
             CallError::Entropy => ErrorKind::Entropy,
             CallError::Identity(_) => ErrorKind::Storage,
             CallError::Frame(err) => err.kind(),

@@ -6,22 +6,25 @@ use crate::identity::{EntropyError, IdentityError};
 
 /// Everything that can end or refuse a 1:1 call handshake.
 ///
-/// Any error returned by [`CallSession::handle`](super::CallSession::handle)
-/// aborts the session: it moves to [`CallState::Failed`](super::CallState)
-/// and every later call returns [`CallError::SessionFailed`]. The caller
-/// starts a new call.
+/// An error returned by [`CallSession::handle`](super::CallSession::handle)
+/// while the handshake is under way aborts the session: it moves to
+/// [`CallState::Failed`](super::CallState) and every later call returns
+/// [`CallError::SessionFailed`]. The caller starts a new call. Once the call
+/// is established, `handle` never fails: what it cannot use it reports as
+/// [`Ignored`](super::Ignored).
 ///
 /// ```
-/// use callseal_core::call::{CallError, CallSession};
+/// use callseal_core::call::{CallConfig, CallError, CallSession};
 /// use callseal_core::identity::IdentityKeyPair;
 ///
 /// let bob = IdentityKeyPair::from_bytes([1; 32]);
+/// let config = CallConfig::default();
 /// // A Commit cut short after its type byte.
-/// let result = CallSession::respond_random(&bob, "bob", &[0x01, 0x01]);
+/// let result = CallSession::respond_random(&bob, "bob", None, &[0x02, 0x01], &config);
 /// assert!(matches!(result, Err(CallError::Malformed(_))));
-/// // Version 2 does not exist.
-/// let result = CallSession::respond_random(&bob, "bob", &[0x02; 100]);
-/// assert!(matches!(result, Err(CallError::UnsupportedVersion(2))));
+/// // Version 1 is no longer spoken.
+/// let result = CallSession::respond_random(&bob, "bob", None, &[0x01; 100], &config);
+/// assert!(matches!(result, Err(CallError::UnsupportedVersion(1))));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -30,7 +33,7 @@ pub enum CallError {
     /// invalid field (empty or non-UTF-8 user id, low-order public key).
     #[error("malformed message: {0}")]
     Malformed(&'static str),
-    /// The message's version byte is not 0x01.
+    /// The message's version byte is not 0x02.
     #[error("unsupported protocol version 0x{0:02x}")]
     UnsupportedVersion(u8),
     /// A well-formed message that this session does not expect now: wrong
@@ -42,15 +45,38 @@ pub enum CallError {
         /// The type the session waited for; `None` once established.
         expected: Option<MessageType>,
     },
-    /// The message belongs to another session (its `session_id` differs).
-    #[error("message belongs to another session")]
-    SessionMismatch,
     /// The initiator's ephemeral key does not match its commitment.
     #[error("revealed ephemeral key does not match the commitment")]
     CommitmentMismatch,
     /// A key-confirmation MAC did not verify.
     #[error("key confirmation failed")]
     BadMac,
+    /// The peer presented another user id than the one expected
+    /// (PROTOCOL.md §3.6).
+    #[error("expected a call with {expected:?}, but {presented:?} answered")]
+    WrongPeer {
+        /// The user id the app expected.
+        expected: String,
+        /// The user id the peer's message carries.
+        presented: String,
+    },
+    /// The peer presented the expected user id under another identity key
+    /// than the one the app pinned.
+    #[error("the peer's identity key is not the expected one")]
+    WrongPeerKey,
+    /// The Commit calls another user than this responder.
+    #[error("the call is addressed to {to:?}, not to this user")]
+    Misaddressed {
+        /// The user id the Commit names as callee.
+        to: String,
+    },
+    /// The suite's tag is shorter than 64 bits and the app did not opt in
+    /// with [`CallConfig::allow_short_tags`](super::CallConfig).
+    #[error("cipher suite 0x{0:04x} has a tag shorter than 64 bits; opt in to use it")]
+    ShortTag(u16),
+    /// The session ran out of rekey epochs (2^32 - 1); start a new call.
+    #[error("no rekey epochs left; start a new call")]
+    RekeyExhausted,
     /// The session failed earlier; start a new call.
     #[error("the session has failed; start a new call")]
     SessionFailed,

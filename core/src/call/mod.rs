@@ -1,8 +1,11 @@
-//! 1:1 calls: an authenticated X25519 key agreement over untrusted
-//! signalling, the 20-digit security code, key continuity and the media keys
-//! (PROTOCOL.md §3).
+//! 1:1 calls: a hybrid (X25519 + ML-KEM-768) authenticated key agreement
+//! over untrusted signalling, bound to the intended peer; the 20-digit
+//! security code; key continuity; the media keys; and in-call rekeys for
+//! post-compromise security and recovery (PROTOCOL.md §3).
 //!
-//! - [`CallSession`]: the sans-IO handshake, initiator or responder.
+//! - [`CallSession`]: the sans-IO state machine, initiator or responder.
+//! - [`CallConfig`], [`ExpectedPeer`]: what the app decides before a call.
+//! - [`Handled`], [`Ignored`], [`MediaUpdate`]: what a received message gave.
 //! - [`CallError`]: everything that can end or refuse a call.
 //!
 //! Identity keys, identity stores, the security code and entropy sources
@@ -10,33 +13,40 @@
 //!
 //! The initiator commits to its ephemeral key before it sees the responder's,
 //! so a man in the middle gets one guess at equal codes, not a search. Every
-//! secret comes from HKDF-SHA-256 over the whole transcript.
+//! secret comes from HKDF-SHA-256 over the whole transcript, and needs the
+//! ML-KEM shared secret as well as the X25519 ones.
 //!
 //! ```
-//! use callseal_core::call::{CallSession, CallState};
-//! use callseal_core::frame::CipherSuite;
+//! use callseal_core::call::{CallConfig, CallSession, CallState, ExpectedPeer};
 //! use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore};
 //!
 //! let (alice, bob) = (IdentityKeyPair::generate()?, IdentityKeyPair::generate()?);
 //! let mut store = MemoryIdentityStore::new();
-//! let (mut a, commit) = CallSession::initiate_random(&alice, "alice", CipherSuite::AesGcm128Sha256)?;
-//! let (mut b, response) = CallSession::respond_random(&bob, "bob", &commit)?;
-//! let reveal = a.handle(&response, &mut store)?.ok_or("no reveal")?;
-//! let confirm = b.handle(&reveal, &mut store)?.ok_or("no confirm")?;
+//! let config = CallConfig::default();
+//! let (mut a, commit) = CallSession::initiate_random(&alice, "alice", &ExpectedPeer::new("bob")?, &config)?;
+//! let (mut b, response) = CallSession::respond_random(&bob, "bob", None, &commit, &config)?;
+//! let reveal = a.handle(&response, &mut store)?.reply.ok_or("no reveal")?;
+//! let confirm = b.handle(&reveal, &mut store)?.reply.ok_or("no confirm")?;
 //! a.handle(&confirm, &mut store)?;
 //! assert_eq!(a.security_code(), b.security_code());
 //! assert_eq!(b.state(), CallState::Encrypted);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod config;
 mod error;
+mod kem;
+mod media;
 mod message;
+mod outcome;
 mod schedule;
 mod session;
 
+pub use config::{CallConfig, DEFAULT_REKEY_EVERY_MS, ExpectedPeer};
 pub use error::CallError;
-pub use message::{MessageType, SessionId};
-pub use session::{
-    CallSession, CallState, INITIATOR_GENERATION, Indicator, MEDIA_RATCHET_BITS,
-    RESPONDER_GENERATION, Role,
+pub use media::{
+    INITIATOR_GENERATION, MEDIA_RATCHET_BITS, MediaUpdate, RESPONDER_GENERATION, media_generation,
 };
+pub use message::{MessageType, SessionId};
+pub use outcome::{Handled, Ignored};
+pub use session::{CallSession, CallState, Indicator, Role};

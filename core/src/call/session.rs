@@ -1,27 +1,26 @@
-//! The sans-IO handshake state machine of a 1:1 call (PROTOCOL.md §3.6).
+//! The sans-IO state machine of a 1:1 call (PROTOCOL.md §3.7): the
+//! handshake, then the in-call rekey exchange (§3.9).
 
 use core::fmt;
 
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
+use super::config::{CallConfig, ExpectedPeer};
 use super::error::CallError;
+use super::kem::{self, KemKeyPair};
+use super::media::{self, MediaUpdate, media_generation};
 use super::message::{
-    self, Commit, Confirm, Envelope, KEY_LEN, MessageType, Response, Reveal, SessionId,
+    self, Commit, Confirm, Envelope, KEY_LEN, MAC_LEN, MessageType, Rekey, Response, Reveal,
+    SessionId,
 };
+use super::outcome::{Handled, Ignored};
 use super::schedule::{self, Secret32, Secrets};
-use crate::frame::{BaseKey, CipherSuite, RatchetLayout, Receiver, ReceiverConfig, Sender};
+use crate::frame::{BaseKey, CipherSuite, Receiver, ReceiverConfig, Sender};
 use crate::identity::{
     Entropy, IdentityKeyPair, IdentityStore, OsEntropy, PeerStatus, SecurityCode, StoredIdentity,
 };
 use crate::policy::{CallDecision, CallFeature, FeatureUnavailable, gate_call_feature};
-
-/// `R` of the media ratchet: the low 8 bits of a KID count ratchet steps.
-pub const MEDIA_RATCHET_BITS: u8 = 8;
-/// Key generation of the initiator → responder media direction.
-pub const INITIATOR_GENERATION: u64 = 1;
-/// Key generation of the responder → initiator media direction.
-pub const RESPONDER_GENERATION: u64 = 2;
 
 /// Which side of the handshake a session is.
 ///
@@ -38,7 +37,7 @@ pub enum Role {
     Responder,
 }
 
-/// What the call UI shows (PROTOCOL.md §3.6).
+/// What the call UI shows (PROTOCOL.md §3.7).
 ///
 /// ```
 /// use callseal_core::call::{CallState, Indicator};
@@ -105,12 +104,13 @@ struct Peer {
     identity: [u8; KEY_LEN],
 }
 
-/// The state that moves with each message.
+/// The state that moves with each handshake message.
 enum Phase {
     /// Initiator: Commit sent, waiting for Response.
     SentCommit {
         ephemeral: StaticSecret,
         ephemeral_public: [u8; KEY_LEN],
+        kem: KemKeyPair,
         commit: Vec<u8>,
     },
     /// Initiator: Reveal sent, waiting for Confirm.
@@ -127,6 +127,7 @@ enum Phase {
         response: Vec<u8>,
         commitment: [u8; KEY_LEN],
         dh1: Secret32,
+        ss: Secret32,
     },
     /// Handshake complete.
     Established(Box<Established>),
@@ -134,42 +135,65 @@ enum Phase {
     Failed,
 }
 
+/// This side's pending RekeyOffer.
+struct Offer {
+    epoch: u32,
+    ephemeral: StaticSecret,
+    kem: KemKeyPair,
+    bytes: Vec<u8>,
+}
+
 struct Established {
     peer: Peer,
     status: PeerStatus,
     verified: bool,
     code: SecurityCode,
-    /// `(own direction, peer's direction)`, until taken.
+    /// `(own direction, peer's direction)` of epoch 0, until taken.
     media: Option<(Secret32, Secret32)>,
+    /// The current epoch: 0 after the handshake, `n` after rekey `n`.
+    epoch: u32,
+    /// `chain_epoch`.
+    chain: Secret32,
+    /// This side's offer for `epoch + 1`, while unanswered.
+    offer: Option<Offer>,
+    /// As answerer of `epoch`: this side's send key of `epoch`, held until
+    /// the offerer shows it has the keys.
+    pending_send: Option<Secret32>,
+    /// When the current epoch began, as first observed by `rekey_due`.
+    epoch_started_ms: Option<u64>,
 }
 
-/// One side of a 1:1 call handshake: a sans-IO state machine.
+/// One side of a 1:1 call: a sans-IO state machine for the handshake and
+/// the in-call rekeys.
 ///
-/// The initiator calls [`initiate`](Self::initiate) and sends the Commit; the
-/// responder builds its session from that Commit with
-/// [`respond`](Self::respond) and sends the Response. Each side then feeds
-/// every received message to [`handle`](Self::handle) and sends what it
-/// returns. Once established, both show [`security_code`](Self::security_code)
-/// and hand [`take_media`](Self::take_media)'s sender and receiver to the
-/// media pipeline.
+/// The initiator calls [`initiate`](Self::initiate) with the peer it
+/// expects and sends the Commit; the responder builds its session from that
+/// Commit with [`respond`](Self::respond) and sends the Response. Each side
+/// then feeds every received message to [`handle`](Self::handle), sends the
+/// [`Handled::reply`] and applies the [`Handled::media`]. Once established,
+/// both show [`security_code`](Self::security_code) and hand
+/// [`take_media`](Self::take_media)'s sender and receiver to the media
+/// pipeline; [`rekey`](Self::rekey) starts a rekey when
+/// [`rekey_due`](Self::rekey_due) says so or a receiver fell behind.
 ///
 /// ```
-/// use callseal_core::call::{CallSession, CallState};
-/// use callseal_core::frame::CipherSuite;
+/// use callseal_core::call::{CallConfig, CallSession, CallState, ExpectedPeer};
 /// use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore, OsEntropy};
 ///
 /// let (alice, bob) = (IdentityKeyPair::generate()?, IdentityKeyPair::generate()?);
 /// let (mut alice_store, mut bob_store) = (MemoryIdentityStore::new(), MemoryIdentityStore::new());
+/// let config = CallConfig::default();
 ///
 /// let (mut a, commit) =
-///     CallSession::initiate(&alice, "alice", CipherSuite::AesGcm128Sha256, &mut OsEntropy)?;
-/// let (mut b, response) = CallSession::respond(&bob, "bob", &commit, &mut OsEntropy)?;
-/// let reveal = a.handle(&response, &mut alice_store)?.ok_or("no reveal")?;
-/// let confirm = b.handle(&reveal, &mut bob_store)?.ok_or("no confirm")?;
-/// assert_eq!(a.handle(&confirm, &mut alice_store)?, None);
+///     CallSession::initiate(&alice, "alice", &ExpectedPeer::new("bob")?, &config, &mut OsEntropy)?;
+/// let (mut b, response) = CallSession::respond(&bob, "bob", None, &commit, &config, &mut OsEntropy)?;
+/// let reveal = a.handle(&response, &mut alice_store)?.reply.ok_or("no reveal")?;
+/// let confirm = b.handle(&reveal, &mut bob_store)?.reply.ok_or("no confirm")?;
+/// assert!(a.handle(&confirm, &mut alice_store)?.reply.is_none());
 ///
 /// assert_eq!(a.state(), CallState::Encrypted);
 /// assert_eq!(a.security_code(), b.security_code());
+/// assert_eq!(a.peer_uid(), Some("bob"));
 ///
 /// let (mut a_tx, _a_rx) = a.take_media()?;
 /// let (_b_tx, mut b_rx) = b.take_media()?;
@@ -183,48 +207,72 @@ pub struct CallSession {
     session_id: SessionId,
     identity: IdentityKeyPair,
     uid: String,
+    config: CallConfig,
+    /// The initiator's expected responder, or the responder's expected
+    /// initiator.
+    expected: Option<ExpectedPeer>,
     phase: Phase,
+    /// The last message that made this session reply, and that reply: a
+    /// byte-identical repeat gets the same reply again.
+    last: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl CallSession {
-    /// Starts a call as initiator: picks a session id and an ephemeral key
-    /// from `entropy` (16 then 32 bytes) and returns the session and the
-    /// Commit to send.
+    /// Starts a call to `peer` as initiator: picks a session id, an X25519
+    /// ephemeral key and an ML-KEM-768 key pair from `entropy` (16, 32 and 64
+    /// bytes) and returns the session and the Commit to send. The media suite
+    /// is `config.suite`.
     ///
     /// # Errors
     /// [`CallError::InvalidUserId`] unless `uid` is 1–255 bytes;
-    /// [`CallError::Entropy`] if `entropy` fails.
+    /// [`CallError::ShortTag`] for a suite with a tag shorter than 64 bits
+    /// unless `config` allows it; [`CallError::Entropy`] if `entropy` fails.
     pub fn initiate<E: Entropy + ?Sized>(
         identity: &IdentityKeyPair,
         uid: &str,
-        suite: CipherSuite,
+        peer: &ExpectedPeer,
+        config: &CallConfig,
         entropy: &mut E,
     ) -> Result<(Self, Vec<u8>), CallError> {
         message::check_uid(uid)?;
+        config.check_suite(config.suite)?;
         let mut session_id = [0u8; 16];
         entropy.fill(&mut session_id)?;
         let session_id = SessionId(session_id);
         let ephemeral = random_secret(entropy)?;
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
+        let kem = KemKeyPair::generate(entropy)?;
+        let kem_ek = Box::new(kem.public_bytes());
         let identity_public = identity.public_key();
         let commit = Commit {
-            suite: suite.id(),
+            suite: config.suite.id(),
             uid,
+            to: peer.uid(),
             identity: identity_public,
-            commitment: schedule::commitment(&session_id, &identity_public, &ephemeral_public),
+            commitment: schedule::commitment(
+                &session_id,
+                &identity_public,
+                &ephemeral_public,
+                &kem_ek,
+            ),
+            kem_ek,
         }
         .encode(&session_id)?;
         let session = Self {
             role: Role::Initiator,
-            suite,
+            suite: config.suite,
             session_id,
             identity: identity.clone(),
             uid: uid.to_owned(),
+            config: *config,
+            expected: Some(peer.clone()),
             phase: Phase::SentCommit {
                 ephemeral,
                 ephemeral_public,
+                kem,
                 commit: commit.clone(),
             },
+            last: None,
         };
         Ok((session, commit))
     }
@@ -236,40 +284,59 @@ impl CallSession {
     pub fn initiate_random(
         identity: &IdentityKeyPair,
         uid: &str,
-        suite: CipherSuite,
+        peer: &ExpectedPeer,
+        config: &CallConfig,
     ) -> Result<(Self, Vec<u8>), CallError> {
-        Self::initiate(identity, uid, suite, &mut OsEntropy)
+        Self::initiate(identity, uid, peer, config, &mut OsEntropy)
     }
 
-    /// Answers a received Commit as responder: picks an ephemeral key from
-    /// `entropy` (32 bytes) and returns the session and the Response to send.
-    /// The media suite is the one the Commit names.
+    /// Answers a received Commit as responder `uid`: checks that the Commit
+    /// calls `uid` and, if given, comes from the `expected` caller; picks an
+    /// X25519 ephemeral key (32 bytes from `entropy`), encapsulates to the
+    /// initiator's ML-KEM key (32 more bytes) and returns the session and the
+    /// Response to send. The media suite is the one the Commit names.
     ///
     /// # Errors
     /// [`CallError::UnsupportedVersion`], [`CallError::Malformed`] (including
-    /// a low-order identity key), [`CallError::UnexpectedMessage`] if `commit`
-    /// is another message type, [`CallError::Frame`] for an unknown suite,
-    /// [`CallError::InvalidUserId`], [`CallError::Entropy`].
+    /// a low-order identity key or an invalid ML-KEM key),
+    /// [`CallError::UnexpectedMessage`] if `commit` is another message type,
+    /// [`CallError::Misaddressed`], [`CallError::WrongPeer`],
+    /// [`CallError::WrongPeerKey`], [`CallError::Frame`] for an unknown
+    /// suite, [`CallError::ShortTag`], [`CallError::InvalidUserId`],
+    /// [`CallError::Entropy`].
     pub fn respond<E: Entropy + ?Sized>(
         identity: &IdentityKeyPair,
         uid: &str,
+        expected: Option<&ExpectedPeer>,
         commit: &[u8],
+        config: &CallConfig,
         entropy: &mut E,
     ) -> Result<(Self, Vec<u8>), CallError> {
         message::check_uid(uid)?;
         let envelope = message::open(commit)?;
         expect(&envelope, MessageType::Commit)?;
         let body = Commit::decode(envelope.body)?;
+        if body.to != uid {
+            return Err(CallError::Misaddressed {
+                to: body.to.to_owned(),
+            });
+        }
+        if let Some(expected) = expected {
+            expected.check(body.uid, &body.identity)?;
+        }
         let suite = CipherSuite::from_id(body.suite)?;
+        config.check_suite(suite)?;
         let session_id = envelope.session_id;
         let ephemeral = random_secret(entropy)?;
         // dh1 = X25519(IK_I, EK_R): computed now, which also refuses a
         // low-order identity key before anything is sent.
         let dh1 = schedule::dh(&ephemeral, &body.identity)?;
+        let (kem_ct, ss) = kem::encapsulate(&body.kem_ek, entropy)?;
         let response = Response {
             uid,
             identity: identity.public_key(),
             ephemeral: PublicKey::from(&ephemeral).to_bytes(),
+            kem_ct: Box::new(kem_ct),
         }
         .encode(&session_id)?;
         let session = Self {
@@ -278,6 +345,8 @@ impl CallSession {
             session_id,
             identity: identity.clone(),
             uid: uid.to_owned(),
+            config: *config,
+            expected: expected.cloned(),
             phase: Phase::SentResponse {
                 peer: Peer {
                     uid: body.uid.to_owned(),
@@ -288,7 +357,9 @@ impl CallSession {
                 response: response.clone(),
                 commitment: body.commitment,
                 dh1,
+                ss,
             },
+            last: Some((commit.to_vec(), response.clone())),
         };
         Ok((session, response))
     }
@@ -300,9 +371,11 @@ impl CallSession {
     pub fn respond_random(
         identity: &IdentityKeyPair,
         uid: &str,
+        expected: Option<&ExpectedPeer>,
         commit: &[u8],
+        config: &CallConfig,
     ) -> Result<(Self, Vec<u8>), CallError> {
-        Self::respond(identity, uid, commit, &mut OsEntropy)
+        Self::respond(identity, uid, expected, commit, config, &mut OsEntropy)
     }
 
     /// [`initiate`](Self::initiate), but only under a policy decision that
@@ -314,28 +387,30 @@ impl CallSession {
     /// not allow end-to-end encryption; otherwise as [`initiate`](Self::initiate).
     ///
     /// ```
-    /// use callseal_core::call::{CallError, CallSession};
-    /// use callseal_core::frame::CipherSuite;
+    /// use callseal_core::call::{CallConfig, CallError, CallSession, ExpectedPeer};
     /// use callseal_core::identity::{IdentityKeyPair, OsEntropy};
     /// use callseal_core::policy::{PolicyDocument, Reason};
     ///
     /// let doc = PolicyDocument::new(); // Global policy: Disabled
     /// let decision = doc.evaluate_call("alice", "bob");
     /// let alice = IdentityKeyPair::from_bytes([1; 32]);
+    /// let bob = ExpectedPeer::new("bob")?;
     /// let result = CallSession::initiate_with_policy(
-    ///     &decision, &alice, "alice", CipherSuite::AesGcm128Sha256, &mut OsEntropy,
+    ///     &decision, &alice, "alice", &bob, &CallConfig::default(), &mut OsEntropy,
     /// );
     /// assert!(matches!(result, Err(CallError::PolicyForbids(Reason::PolicyDisabled))));
+    /// # Ok::<(), CallError>(())
     /// ```
     pub fn initiate_with_policy<E: Entropy + ?Sized>(
         decision: &CallDecision,
         identity: &IdentityKeyPair,
         uid: &str,
-        suite: CipherSuite,
+        peer: &ExpectedPeer,
+        config: &CallConfig,
         entropy: &mut E,
     ) -> Result<(Self, Vec<u8>), CallError> {
         require_e2ee(decision)?;
-        Self::initiate(identity, uid, suite, entropy)
+        Self::initiate(identity, uid, peer, config, entropy)
     }
 
     /// [`respond`](Self::respond), but only under a policy decision that
@@ -348,11 +423,13 @@ impl CallSession {
         decision: &CallDecision,
         identity: &IdentityKeyPair,
         uid: &str,
+        expected: Option<&ExpectedPeer>,
         commit: &[u8],
+        config: &CallConfig,
         entropy: &mut E,
     ) -> Result<(Self, Vec<u8>), CallError> {
         require_e2ee(decision)?;
-        Self::respond(identity, uid, commit, entropy)
+        Self::respond(identity, uid, expected, commit, config, entropy)
     }
 
     /// Whether `feature` may run during this call. A session exists only
@@ -364,13 +441,13 @@ impl CallSession {
     /// encrypted calls.
     ///
     /// ```
-    /// use callseal_core::call::CallSession;
-    /// use callseal_core::frame::CipherSuite;
+    /// use callseal_core::call::{CallConfig, CallSession, ExpectedPeer};
     /// use callseal_core::identity::IdentityKeyPair;
     /// use callseal_core::policy::{CallFeature, FeatureUnavailable};
     ///
     /// let alice = IdentityKeyPair::from_bytes([1; 32]);
-    /// let (session, _commit) = CallSession::initiate_random(&alice, "alice", CipherSuite::AesGcm128Sha256)?;
+    /// let bob = ExpectedPeer::new("bob")?;
+    /// let (session, _commit) = CallSession::initiate_random(&alice, "alice", &bob, &CallConfig::default())?;
     /// assert_eq!(
     ///     session.check_feature(CallFeature::CallTransfer),
     ///     Err(FeatureUnavailable::Call(CallFeature::CallTransfer))
@@ -382,51 +459,100 @@ impl CallSession {
         gate_call_feature(true, feature)
     }
 
-    /// Processes one received message and returns the message to send, if
-    /// any. When the handshake completes, the peer's identity key is looked
-    /// up in (and, if new or changed, recorded into) `store`.
+    /// [`handle_with`](Self::handle_with) with the operating system's
+    /// randomness (needed to answer a rekey).
     ///
     /// # Errors
-    /// Any error aborts the session: it moves to [`CallState::Failed`], its
-    /// secrets are wiped and every later call returns
-    /// [`CallError::SessionFailed`]. See [`CallError`] for the variants.
+    /// As [`handle_with`](Self::handle_with).
     pub fn handle(
         &mut self,
         msg: &[u8],
         store: &mut dyn IdentityStore,
-    ) -> Result<Option<Vec<u8>>, CallError> {
-        let phase = core::mem::replace(&mut self.phase, Phase::Failed);
-        if matches!(phase, Phase::Failed) {
+    ) -> Result<Handled, CallError> {
+        self.handle_with(msg, store, &mut OsEntropy)
+    }
+
+    /// Processes one received message: returns the reply to send, the media
+    /// keys to install, or why the message was ignored (PROTOCOL.md §3.7).
+    /// When the handshake completes, the peer's identity key is looked up in
+    /// (and, if new or changed, recorded into) `store`. Answering a rekey
+    /// draws 64 bytes from `entropy`.
+    ///
+    /// # Errors
+    /// While the handshake is under way, any error aborts the session: it
+    /// moves to [`CallState::Failed`], its secrets are wiped and every later
+    /// call returns [`CallError::SessionFailed`]. Messages of another session
+    /// and byte-identical repeats are ignored, never errors. Once
+    /// established, only a failing `entropy` is an error (and the session
+    /// stays as it was); everything else is [`Handled::ignored`].
+    pub fn handle_with<E: Entropy + ?Sized>(
+        &mut self,
+        msg: &[u8],
+        store: &mut dyn IdentityStore,
+        entropy: &mut E,
+    ) -> Result<Handled, CallError> {
+        if matches!(self.phase, Phase::Failed) {
             return Err(CallError::SessionFailed);
         }
-        let (next, reply) = self.step(phase, msg, store)?;
+        if let Some((trigger, reply)) = &self.last
+            && trigger.as_slice() == msg
+        {
+            return Ok(Handled {
+                reply: Some(reply.clone()),
+                ignored: Some(Ignored::Repeat),
+                ..Handled::default()
+            });
+        }
+        if matches!(self.phase, Phase::Established(_)) {
+            return self.in_call(msg, entropy);
+        }
+        let envelope = match message::open(msg) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                self.phase = Phase::Failed;
+                return Err(e);
+            }
+        };
+        if envelope.session_id != self.session_id {
+            return Ok(Handled::ignored(Ignored::OtherSession));
+        }
+        let phase = core::mem::replace(&mut self.phase, Phase::Failed);
+        let (next, reply) = self.step(phase, &envelope, msg, store)?;
         self.phase = next;
-        Ok(reply)
+        if let Some(reply) = &reply {
+            self.last = Some((msg.to_vec(), reply.clone()));
+        }
+        Ok(Handled {
+            reply,
+            ..Handled::default()
+        })
     }
 
     fn step(
         &self,
         phase: Phase,
+        envelope: &Envelope<'_>,
         msg: &[u8],
         store: &mut dyn IdentityStore,
     ) -> Result<(Phase, Option<Vec<u8>>), CallError> {
-        let envelope = message::open(msg)?;
-        if envelope.session_id != self.session_id {
-            return Err(CallError::SessionMismatch);
-        }
         match phase {
             Phase::SentCommit {
                 ephemeral,
                 ephemeral_public,
+                kem,
                 commit,
             } => {
-                expect(&envelope, MessageType::Response)?;
+                expect(envelope, MessageType::Response)?;
                 let body = Response::decode(envelope.body)?;
+                if let Some(expected) = &self.expected {
+                    expected.check(body.uid, &body.identity)?;
+                }
                 let dh1 = schedule::dh(self.identity.secret(), &body.ephemeral)?;
                 let dh2 = schedule::dh(&ephemeral, &body.identity)?;
                 let dh3 = schedule::dh(&ephemeral, &body.ephemeral)?;
+                let ss = kem.decapsulate(&body.kem_ct);
                 let th = schedule::transcript_hash(&commit, msg, &ephemeral_public);
-                let secrets = Secrets::derive(&th, &dh1, &dh2, &dh3);
+                let secrets = Secrets::derive(&th, [&dh1, &dh2, &dh3], &ss);
                 let mac_i = secrets.mac_i(&th);
                 let mac_r = secrets.mac_r(&th, &mac_i);
                 let reveal = Reveal {
@@ -452,7 +578,7 @@ impl CallSession {
                 secrets,
                 mac_r,
             } => {
-                expect(&envelope, MessageType::Confirm)?;
+                expect(envelope, MessageType::Confirm)?;
                 let body = Confirm::decode(envelope.body)?;
                 if !schedule::ct_equal(&body.mac, &mac_r) {
                     return Err(CallError::BadMac);
@@ -467,18 +593,24 @@ impl CallSession {
                 response,
                 commitment,
                 dh1,
+                ss,
             } => {
-                expect(&envelope, MessageType::Reveal)?;
+                expect(envelope, MessageType::Reveal)?;
                 let body = Reveal::decode(envelope.body)?;
-                let expected =
-                    schedule::commitment(&self.session_id, &peer.identity, &body.ephemeral);
+                let commit_body = message::open(&commit).and_then(|e| Commit::decode(e.body))?;
+                let expected = schedule::commitment(
+                    &self.session_id,
+                    &peer.identity,
+                    &body.ephemeral,
+                    &commit_body.kem_ek,
+                );
                 if !schedule::ct_equal(&expected, &commitment) {
                     return Err(CallError::CommitmentMismatch);
                 }
                 let dh2 = schedule::dh(self.identity.secret(), &body.ephemeral)?;
                 let dh3 = schedule::dh(&ephemeral, &body.ephemeral)?;
                 let th = schedule::transcript_hash(&commit, &response, &body.ephemeral);
-                let secrets = Secrets::derive(&th, &dh1, &dh2, &dh3);
+                let secrets = Secrets::derive(&th, [&dh1, &dh2, &dh3], &ss);
                 if !schedule::ct_equal(&secrets.mac_i(&th), &body.mac) {
                     return Err(CallError::BadMac);
                 }
@@ -494,6 +626,243 @@ impl CallSession {
                 expected: None,
             }),
         }
+    }
+
+    /// A message received once established: only this session's valid
+    /// rekey messages change anything (PROTOCOL.md §3.7, §3.9).
+    fn in_call<E: Entropy + ?Sized>(
+        &mut self,
+        msg: &[u8],
+        entropy: &mut E,
+    ) -> Result<Handled, CallError> {
+        let Ok(envelope) = message::open(msg) else {
+            return Ok(Handled::ignored(Ignored::Malformed));
+        };
+        if envelope.session_id != self.session_id {
+            return Ok(Handled::ignored(Ignored::OtherSession));
+        }
+        if !envelope.kind.is_rekey() {
+            return Ok(Handled::ignored(Ignored::Handshake));
+        }
+        let Ok((rekey, mac)) = Rekey::decode(envelope.kind, envelope.body) else {
+            return Ok(Handled::ignored(Ignored::Malformed));
+        };
+        let (role, suite, session_id) = (self.role, self.suite, self.session_id);
+        let Phase::Established(e) = &mut self.phase else {
+            return Ok(Handled::ignored(Ignored::Stale));
+        };
+        let signed = msg
+            .get(..msg.len().saturating_sub(MAC_LEN))
+            .unwrap_or_default();
+        let peer_role = role.peer();
+        let handled = match rekey {
+            Rekey::Offer {
+                epoch,
+                ephemeral,
+                kem_ek,
+            } => {
+                if Some(epoch) != e.epoch.checked_add(1) {
+                    return Ok(Handled::ignored(Ignored::Stale));
+                }
+                if !verify(&e.chain, peer_role, signed, &mac) {
+                    return Ok(Handled::ignored(Ignored::BadMac));
+                }
+                if e.offer.as_ref().is_some_and(|o| o.epoch == epoch) && role == Role::Initiator {
+                    return Ok(Handled::ignored(Ignored::RekeyCollision));
+                }
+                let own = random_secret(entropy)?;
+                let Ok(dh) = schedule::dh(&own, &ephemeral) else {
+                    return Ok(Handled::ignored(Ignored::Malformed));
+                };
+                let (kem_ct, ss) = match kem::encapsulate(&kem_ek, entropy) {
+                    Ok(encapsulated) => encapsulated,
+                    Err(CallError::Entropy) => return Err(CallError::Entropy),
+                    Err(_) => return Ok(Handled::ignored(Ignored::Malformed)),
+                };
+                // The offer proves the peer holds chain_epoch: a held send
+                // key of this epoch may be used now.
+                let send = e
+                    .pending_send
+                    .take()
+                    .map(|key| (media_generation(role, e.epoch), key));
+                let answer = sign(
+                    Rekey::Answer {
+                        epoch,
+                        ephemeral: PublicKey::from(&own).to_bytes(),
+                        kem_ct: Box::new(kem_ct),
+                    }
+                    .encode_unsigned(&session_id),
+                    &e.chain,
+                    role,
+                );
+                let th = schedule::rekey_transcript_hash(msg, &answer);
+                let (own_key, peer_key, chain) =
+                    schedule::rekey(&th, &e.chain, &dh, &ss).split(role);
+                e.offer = None;
+                e.enter(epoch, chain);
+                e.pending_send = Some(own_key);
+                self.last = Some((msg.to_vec(), answer.clone()));
+                Handled {
+                    reply: Some(answer),
+                    media: Some(MediaUpdate {
+                        epoch,
+                        suite,
+                        send,
+                        follow: Some((media_generation(peer_role, epoch), peer_key)),
+                        retire: retired(peer_role, epoch),
+                    }),
+                    ignored: None,
+                }
+            }
+            Rekey::Answer {
+                epoch,
+                ephemeral,
+                kem_ct,
+            } => {
+                let Some(offer) = e.offer.take_if(|o| o.epoch == epoch) else {
+                    return Ok(Handled::ignored(Ignored::Stale));
+                };
+                if !verify(&e.chain, peer_role, signed, &mac) {
+                    e.offer = Some(offer);
+                    return Ok(Handled::ignored(Ignored::BadMac));
+                }
+                let Ok(dh) = schedule::dh(&offer.ephemeral, &ephemeral) else {
+                    e.offer = Some(offer);
+                    return Ok(Handled::ignored(Ignored::Malformed));
+                };
+                let ss = offer.kem.decapsulate(&kem_ct);
+                let th = schedule::rekey_transcript_hash(&offer.bytes, msg);
+                let (own_key, peer_key, chain) =
+                    schedule::rekey(&th, &e.chain, &dh, &ss).split(role);
+                let done = sign(
+                    Rekey::Done { epoch }.encode_unsigned(&session_id),
+                    &chain,
+                    role,
+                );
+                // The answer proves the peer holds chain_{epoch-1}; a held
+                // send key of that epoch is superseded by this one.
+                e.pending_send = None;
+                e.enter(epoch, chain);
+                self.last = Some((msg.to_vec(), done.clone()));
+                Handled {
+                    reply: Some(done),
+                    media: Some(MediaUpdate {
+                        epoch,
+                        suite,
+                        send: Some((media_generation(role, epoch), own_key)),
+                        follow: Some((media_generation(peer_role, epoch), peer_key)),
+                        retire: retired(peer_role, epoch),
+                    }),
+                    ignored: None,
+                }
+            }
+            Rekey::Done { epoch } => {
+                if epoch != e.epoch || e.pending_send.is_none() {
+                    return Ok(Handled::ignored(Ignored::Stale));
+                }
+                if !verify(&e.chain, peer_role, signed, &mac) {
+                    return Ok(Handled::ignored(Ignored::BadMac));
+                }
+                let send = e
+                    .pending_send
+                    .take()
+                    .map(|key| (media_generation(role, epoch), key));
+                Handled {
+                    media: Some(MediaUpdate {
+                        epoch,
+                        suite,
+                        send,
+                        follow: None,
+                        retire: None,
+                    }),
+                    ..Handled::default()
+                }
+            }
+        };
+        Ok(handled)
+    }
+
+    /// [`rekey_with`](Self::rekey_with) with the operating system's
+    /// randomness.
+    ///
+    /// # Errors
+    /// As [`rekey_with`](Self::rekey_with).
+    pub fn rekey(&mut self) -> Result<Vec<u8>, CallError> {
+        self.rekey_with(&mut OsEntropy)
+    }
+
+    /// Starts an in-call rekey (PROTOCOL.md §3.9): returns the RekeyOffer to
+    /// send, drawing a fresh X25519 key (32 bytes) and ML-KEM-768 seed (64)
+    /// from `entropy`. While this side's offer is unanswered, it returns the
+    /// same Offer again (to resend) and draws nothing.
+    ///
+    /// Call it when [`rekey_due`](Self::rekey_due) says so, on demand, and
+    /// when the call's [`Receiver`] reports
+    /// [`RatchetTooFar`](crate::frame::Error::RatchetTooFar): the rekey
+    /// gives both directions fresh keys.
+    ///
+    /// # Errors
+    /// [`CallError::NotEstablished`] before the handshake completed (or after
+    /// it failed); [`CallError::RekeyExhausted`] after 2^32 - 1 rekeys;
+    /// [`CallError::Entropy`].
+    pub fn rekey_with<E: Entropy + ?Sized>(
+        &mut self,
+        entropy: &mut E,
+    ) -> Result<Vec<u8>, CallError> {
+        let Phase::Established(e) = &mut self.phase else {
+            return Err(CallError::NotEstablished);
+        };
+        if let Some(offer) = &e.offer {
+            return Ok(offer.bytes.clone());
+        }
+        let epoch = e.epoch.checked_add(1).ok_or(CallError::RekeyExhausted)?;
+        let ephemeral = random_secret(entropy)?;
+        let kem = KemKeyPair::generate(entropy)?;
+        let bytes = sign(
+            Rekey::Offer {
+                epoch,
+                ephemeral: PublicKey::from(&ephemeral).to_bytes(),
+                kem_ek: Box::new(kem.public_bytes()),
+            }
+            .encode_unsigned(&self.session_id),
+            &e.chain,
+            self.role,
+        );
+        e.offer = Some(Offer {
+            epoch,
+            ephemeral,
+            kem,
+            bytes: bytes.clone(),
+        });
+        Ok(bytes)
+    }
+
+    /// Whether a periodic rekey is due at `now_ms` (any monotonic clock in
+    /// milliseconds): `config.rekey_every_ms` passed since the current epoch
+    /// began, as first observed by this method, and no offer of this side is
+    /// pending. Always `false` before establishment or with
+    /// `rekey_every_ms = 0`.
+    pub fn rekey_due(&mut self, now_ms: u64) -> bool {
+        let every = self.config.rekey_every_ms;
+        let Phase::Established(e) = &mut self.phase else {
+            return false;
+        };
+        let started = *e.epoch_started_ms.get_or_insert(now_ms);
+        every > 0 && e.offer.is_none() && now_ms.saturating_sub(started) >= every
+    }
+
+    /// The current epoch: 0 after the handshake, `n` once rekey `n`
+    /// completed on this side; 0 before establishment.
+    pub fn epoch(&self) -> u32 {
+        match &self.phase {
+            Phase::Established(e) => e.epoch,
+            _ => 0,
+        }
+    }
+
+    /// Whether this side's rekey offer is waiting for its answer.
+    pub fn rekey_pending(&self) -> bool {
+        matches!(&self.phase, Phase::Established(e) if e.offer.is_some())
     }
 
     /// The UI state.
@@ -529,7 +898,7 @@ impl CallSession {
     }
 
     /// The peer's user id as its handshake message presented it, once known
-    /// (it is authenticated only once established).
+    /// (authenticated once established, and then the one the app expected).
     pub fn peer_uid(&self) -> Option<&str> {
         self.peer().map(|p| p.uid.as_str())
     }
@@ -592,11 +961,12 @@ impl CallSession {
         Ok(())
     }
 
-    /// Moves the media keys out: a [`Sender`] for this side's direction and
-    /// a [`Receiver`] following the peer's, both ratcheting per §3.8
-    /// (`R = 8`, generation 1 for I → R, 2 for R → I), the receiver with
-    /// [`ReceiverConfig::default`]. Rekey with [`Sender::ratchet`]; the
-    /// receiver follows from the KID alone.
+    /// Moves the epoch-0 media keys out: a [`Sender`] for this side's
+    /// direction and a [`Receiver`] following the peer's, both ratcheting per
+    /// PROTOCOL.md §3.9 (`R = 8`, generation 1 for I → R, 2 for R → I), the
+    /// receiver with [`ReceiverConfig::default`]. Rekey within the epoch with
+    /// [`Sender::ratchet`]; the receiver follows from the KID alone. Apply
+    /// every [`MediaUpdate`] that [`handle`](Self::handle) returns to them.
     ///
     /// # Errors
     /// [`CallError::NotEstablished`], [`CallError::MediaTaken`] on a second
@@ -619,18 +989,18 @@ impl CallSession {
             return Err(CallError::NotEstablished);
         };
         let (own, peer) = e.media.as_ref().ok_or(CallError::MediaTaken)?;
-        let (own_generation, peer_generation) = match self.role {
-            Role::Initiator => (INITIATOR_GENERATION, RESPONDER_GENERATION),
-            Role::Responder => (RESPONDER_GENERATION, INITIATOR_GENERATION),
-        };
-        let layout = RatchetLayout::new(MEDIA_RATCHET_BITS)?;
-        let sender =
-            Sender::ratcheting(self.suite, layout, own_generation, BaseKey::new(&own[..])?)?;
+        let layout = media::layout()?;
+        let sender = Sender::ratcheting(
+            self.suite,
+            layout,
+            media_generation(self.role, 0),
+            BaseKey::new(&own[..])?,
+        )?;
         let mut receiver = Receiver::with_config(config)?;
         receiver.add_ratcheting_sender(
             self.suite,
             layout,
-            peer_generation,
+            media_generation(self.role.peer(), 0),
             BaseKey::new(&peer[..])?,
         )?;
         e.media = None;
@@ -645,8 +1015,49 @@ impl fmt::Debug for CallSession {
             .field("state", &self.state())
             .field("session_id", &self.session_id)
             .field("suite", &self.suite)
+            .field("epoch", &self.epoch())
             .finish_non_exhaustive()
     }
+}
+
+impl Role {
+    /// The other side's role.
+    pub fn peer(self) -> Self {
+        match self {
+            Self::Initiator => Self::Responder,
+            Self::Responder => Self::Initiator,
+        }
+    }
+}
+
+impl Established {
+    /// Moves to `epoch` with its chain secret; the previous one is wiped.
+    fn enter(&mut self, epoch: u32, chain: Secret32) {
+        self.epoch = epoch;
+        self.chain = chain;
+        self.epoch_started_ms = None;
+    }
+}
+
+/// The peer generation a receiver stops following once `epoch` completes:
+/// the one of `epoch - 2`.
+fn retired(peer_role: Role, epoch: u32) -> Option<u64> {
+    epoch
+        .checked_sub(2)
+        .map(|old| media_generation(peer_role, old))
+}
+
+/// Appends `HMAC(k_rekey_role(chain), unsigned)` to a rekey message.
+fn sign(mut unsigned: Vec<u8>, chain: &Secret32, role: Role) -> Vec<u8> {
+    let mac = schedule::mac(&schedule::rekey_mac_key(chain, role), &unsigned);
+    unsigned.extend_from_slice(&mac);
+    unsigned
+}
+
+/// Checks a rekey message's MAC under `k_rekey_role(chain)`.
+fn verify(chain: &Secret32, role: Role, signed: &[u8], mac: &[u8; MAC_LEN]) -> bool {
+    let expected = schedule::mac(&schedule::rekey_mac_key(chain, role), signed);
+    schedule::ct_equal(&expected, mac)
 }
 
 /// Refuses a message of another type than `kind`.
@@ -667,7 +1078,7 @@ fn random_secret<E: Entropy + ?Sized>(entropy: &mut E) -> Result<StaticSecret, C
     Ok(StaticSecret::from(*bytes))
 }
 
-/// Key continuity (§3.7), then the established state.
+/// Key continuity (§3.8), then the established state.
 fn establish(
     role: Role,
     peer: Peer,
@@ -692,17 +1103,18 @@ fn establish(
         }
     };
     let code = SecurityCode::from_bytes(*secrets.code);
-    let (media_i, media_r) = secrets.into_media();
-    let media = match role {
-        Role::Initiator => (media_i, media_r),
-        Role::Responder => (media_r, media_i),
-    };
+    let (own, theirs, chain) = secrets.keys.split(role);
     Ok(Established {
         peer,
         verified: status == PeerStatus::Known { verified: true },
         status,
         code,
-        media: Some(media),
+        media: Some((own, theirs)),
+        epoch: 0,
+        chain,
+        offer: None,
+        pending_send: None,
+        epoch_started_ms: None,
     })
 }
 

@@ -77,4 +77,19 @@ pub enum Error {
         /// The configured bound.
         max: u32,
     },
+    /// So many frames failed authentication under this key that the
+    /// receiver refuses it: its suite's
+    /// [`forgery_limit`](super::CipherSuite::forgery_limit) was reached
+    /// (RFC 9605 §7.5; docs/PROTOCOL.md §1.6). Every frame under the key,
+    /// genuine or not, is refused without being decrypted until the
+    /// application installs a new key for the KID (a rekey).
+    #[error(
+        "key id {kid} refused: {limit} frames failed authentication under it; a new key is needed"
+    )]
+    AuthFailureLimit {
+        /// Key id of the refused key.
+        kid: Kid,
+        /// The limit reached: the number of failures counted.
+        limit: u64,
+    },
 }

@@ -1,5 +1,6 @@
-//! The receiving side: keys by KID, a replay window per key, and senders
-//! followed along the §5.1 ratchet.
+//! The receiving side: keys by KID, a replay window and a count of
+//! authentication failures per key, and senders followed along the §5.1
+//! ratchet.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -91,10 +92,16 @@ struct KeyEntry {
     suite: CipherSuite,
     cipher: FrameCipher,
     window: ReplayWindow,
+    /// Authentication failures this key still tolerates: starts at the
+    /// suite's [`forgery_limit`](CipherSuite::forgery_limit), counts down on
+    /// each failure; at 0 the key is refused. Counting down keeps the
+    /// success path to one compare with zero.
+    failures_left: u64,
 }
 
 impl KeyEntry {
-    /// Replay check, AEAD open, then the window records the counter.
+    /// Limit check, replay check, AEAD open, then the window records the
+    /// counter; a failed AEAD open is counted against the key.
     fn open(
         &mut self,
         header: &Header,
@@ -102,10 +109,43 @@ impl KeyEntry {
         buf: &mut [u8],
         tag: &[u8],
     ) -> Result<(), Error> {
+        self.usable(header.kid)?;
         self.window.check(header.kid, header.ctr)?;
-        self.cipher.open(header.ctr, aad, buf, tag)?;
+        if let Err(err) = self.cipher.open(header.ctr, aad, buf, tag) {
+            return Err(self.failed(err));
+        }
         self.window.accept(header.ctr);
         Ok(())
+    }
+
+    /// [`Error::AuthFailureLimit`] once the key has used up its failures.
+    #[inline]
+    fn usable(&self, kid: Kid) -> Result<(), Error> {
+        if self.failures_left == 0 {
+            return Err(Error::AuthFailureLimit {
+                kid,
+                limit: self.suite.forgery_limit(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts an authentication failure (only that: a frame refused for its
+    /// length proved nothing about the key) and passes `err` on.
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, err: Error) -> Error {
+        if matches!(err, Error::AuthenticationFailed) {
+            self.failures_left = self.failures_left.saturating_sub(1);
+        }
+        err
+    }
+
+    /// Authentication failures counted under this key.
+    fn auth_failures(&self) -> u64 {
+        self.suite
+            .forgery_limit()
+            .saturating_sub(self.failures_left)
     }
 }
 
@@ -187,6 +227,13 @@ struct Follower {
 /// recorded in the window only once it authenticated, so forged frames
 /// cannot poison the window.
 ///
+/// Each key counts the frames that failed authentication under it
+/// ([`auth_failures`](Self::auth_failures)); once the count reaches its
+/// suite's [`forgery_limit`](CipherSuite::forgery_limit) the key is refused
+/// with [`Error::AuthFailureLimit`] until a new key is installed for its KID
+/// (RFC 9605 §7.5, docs/PROTOCOL.md §1.6). Keys of a followed ratcheting
+/// sender count alike, the steps ahead not yet committed included.
+///
 /// ```
 /// use callseal_core::frame::{BaseKey, CipherSuite, Error, Kid, Receiver, ReceiverConfig, Sender};
 ///
@@ -246,7 +293,8 @@ impl Receiver {
     }
 
     /// Installs the key for `kid`, replacing any key it had (the replay
-    /// window starts afresh with the new key).
+    /// window and the count of authentication failures start afresh with
+    /// the new key).
     ///
     /// # Errors
     /// [`Error::InvalidKey`] if the key cannot be used.
@@ -273,6 +321,45 @@ impl Receiver {
     /// Whether a key for `kid` is installed.
     pub fn has_key(&self, kid: Kid) -> bool {
         self.keys.contains_key(&kid)
+    }
+
+    /// How many frames failed authentication under the key for `kid` since
+    /// it was installed: a forgery attempt, tampering, corruption or a wrong
+    /// key. For the KID of a step ahead of a followed ratcheting sender the
+    /// count of that step's key (its forged frames count before the step is
+    /// committed); 0 when there is no such key. When it reaches
+    /// `suite.forgery_limit()` the key is refused with
+    /// [`Error::AuthFailureLimit`]. A rising count is a sign of attack
+    /// worth reporting.
+    ///
+    /// ```
+    /// use callseal_core::frame::{BaseKey, CipherSuite, Error, Kid, Receiver, ReceiverConfig, Sender};
+    ///
+    /// let suite = CipherSuite::AesCtr128HmacSha256_32;
+    /// let mut receiver = Receiver::new(ReceiverConfig::default());
+    /// receiver.add_key(Kid(1), suite, BaseKey::new(&[2; 16])?)?;
+    /// let mut forger = Sender::new(suite, Kid(1), BaseKey::new(&[3; 16])?)?;
+    ///
+    /// let forged = forger.encrypt(b"", b"forged")?;
+    /// assert_eq!(receiver.decrypt(b"", &forged), Err(Error::AuthenticationFailed));
+    /// assert_eq!(receiver.auth_failures(Kid(1)), 1);
+    /// # Ok::<(), callseal_core::frame::Error>(())
+    /// ```
+    pub fn auth_failures(&self, kid: Kid) -> u64 {
+        if let Some(entry) = self.keys.get(&kid) {
+            return entry.auth_failures();
+        }
+        // A step ahead of a followed sender, not yet committed.
+        let Some(f) = self.follower_index(kid).and_then(|i| self.followers.get(i)) else {
+            return 0;
+        };
+        let ahead = f.layout.step_low_bits(kid).wrapping_sub(f.step) & f.layout.mask();
+        ahead
+            .checked_sub(1)
+            .and_then(|j| usize::try_from(j).ok())
+            .and_then(|j| f.lookahead.get(j))
+            .and_then(|(_, entry)| entry.as_ref())
+            .map_or(0, KeyEntry::auth_failures)
     }
 
     /// Follows a §5.1 ratcheting sender of key `generation`, starting at
@@ -363,8 +450,9 @@ impl Receiver {
     /// AAD = `header_bytes || metadata`.
     ///
     /// # Errors
-    /// [`Error::UnknownKeyId`], [`Error::Replay`], [`Error::TooOld`],
-    /// [`Error::AuthenticationFailed`], [`Error::RatchetTooFar`].
+    /// [`Error::UnknownKeyId`], [`Error::AuthFailureLimit`],
+    /// [`Error::Replay`], [`Error::TooOld`], [`Error::AuthenticationFailed`]
+    /// (counted against the key), [`Error::RatchetTooFar`].
     pub fn decrypt_detached(
         &mut self,
         header: &Header,
@@ -476,11 +564,15 @@ impl Receiver {
     /// (header || `metadata`) to decrypt `frame[header_len..]` with; then,
     /// only once the tag verified, call [`commit_external`](Self::commit_external).
     ///
+    /// If the platform's tag check fails, report it with
+    /// [`reject_external`](Self::reject_external) so that it counts against
+    /// the key's [`forgery_limit`](CipherSuite::forgery_limit).
+    ///
     /// # Errors
     /// Header errors, [`Error::UnknownKeyId`] (also for the keys of a
     /// followed ratcheting sender), [`Error::InvalidConfig`] for a key whose
-    /// suite is not AES-GCM, [`Error::FrameTooShort`], [`Error::Replay`],
-    /// [`Error::TooOld`].
+    /// suite is not AES-GCM, [`Error::FrameTooShort`],
+    /// [`Error::AuthFailureLimit`], [`Error::Replay`], [`Error::TooOld`].
     pub fn open_external(
         &self,
         metadata: &[u8],
@@ -495,6 +587,7 @@ impl Receiver {
         if frame.len() < hl + entry.suite.tag_len() {
             return Err(Error::FrameTooShort);
         }
+        entry.usable(header.kid)?;
         entry.window.check(header.kid, header.ctr)?;
         let head = frame.get(..hl).ok_or(Error::FrameTooShort)?;
         Ok(super::ExternalOpen {
@@ -510,15 +603,33 @@ impl Receiver {
     /// checked again (another copy may have been committed meanwhile).
     ///
     /// # Errors
-    /// [`Error::UnknownKeyId`] if the key was removed, [`Error::Replay`],
-    /// [`Error::TooOld`].
+    /// [`Error::UnknownKeyId`] if the key was removed,
+    /// [`Error::AuthFailureLimit`] if it was refused meanwhile,
+    /// [`Error::Replay`], [`Error::TooOld`].
     pub fn commit_external(&mut self, header: &Header) -> Result<(), Error> {
         let entry = self
             .keys
             .get_mut(&header.kid)
             .ok_or(Error::UnknownKeyId(header.kid))?;
+        entry.usable(header.kid)?;
         entry.window.check(header.kid, header.ctr)?;
         entry.window.accept(header.ctr);
+        Ok(())
+    }
+
+    /// Records that a frame checked by [`open_external`](Self::open_external)
+    /// failed its tag check outside the core: one authentication failure
+    /// against the key, as [`decrypt_in_place`](Self::decrypt_in_place)
+    /// counts its own (see [`auth_failures`](Self::auth_failures)).
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`] if the key was removed.
+    pub fn reject_external(&mut self, header: &Header) -> Result<(), Error> {
+        let entry = self
+            .keys
+            .get_mut(&header.kid)
+            .ok_or(Error::UnknownKeyId(header.kid))?;
+        entry.failed(Error::AuthenticationFailed);
         Ok(())
     }
 
@@ -603,6 +714,7 @@ fn new_entry(window: u32, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Resul
         suite,
         cipher: FrameCipher::new(suite, &derive_key_salt(suite, kid, base))?,
         window: ReplayWindow::new(window),
+        failures_left: suite.forgery_limit(),
     })
 }
 
@@ -658,6 +770,105 @@ mod tests {
         s.ratchet().unwrap();
         let next = s.encrypt(b"", b"next").unwrap();
         assert_eq!(r.decrypt(b"", &next).unwrap(), b"next");
+    }
+
+    /// Forgeries under a step ahead count against that step's cached
+    /// candidate entry, and the count moves with the entry when a genuine
+    /// frame commits a step before it.
+    #[test]
+    fn candidate_keys_keep_their_count() {
+        let suite = CipherSuite::AesCtr128HmacSha256_32;
+        let layout = RatchetLayout::new(8).unwrap();
+        let mut r = Receiver::new(ReceiverConfig::default());
+        r.add_ratcheting_sender(suite, layout, 3, BaseKey::new(&[1; 16]).unwrap())
+            .unwrap();
+        let mut forged = Header {
+            kid: layout.kid(3, 2).unwrap(),
+            ctr: Counter(0),
+        }
+        .encode()
+        .as_bytes()
+        .to_vec();
+        forged.extend_from_slice(&[0; 8]);
+        for _ in 0..3 {
+            assert_eq!(r.decrypt(b"", &forged), Err(Error::AuthenticationFailed));
+        }
+        let candidate = |r: &Receiver| {
+            r.followers[0]
+                .lookahead
+                .iter()
+                .filter_map(|(_, e)| e.as_ref())
+                .map(KeyEntry::auth_failures)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(candidate(&r), [3]);
+        assert_eq!(r.auth_failures(layout.kid(3, 2).unwrap()), 3);
+
+        let mut s = Sender::ratcheting(suite, layout, 3, BaseKey::new(&[1; 16]).unwrap()).unwrap();
+        s.ratchet().unwrap();
+        let step1 = s.encrypt(b"", b"one").unwrap();
+        assert_eq!(r.decrypt(b"", &step1).unwrap(), b"one");
+        // Step 2 is now the first step ahead, with its count.
+        assert_eq!(r.followers[0].lookahead.len(), 1);
+        assert_eq!(candidate(&r), [3]);
+        s.ratchet().unwrap();
+        let step2 = s.encrypt(b"", b"two").unwrap();
+        assert_eq!(r.decrypt(b"", &step2).unwrap(), b"two");
+        assert_eq!(r.auth_failures(layout.kid(3, 2).unwrap()), 3);
+    }
+
+    /// Failures reported from outside the core count, and a refused key is
+    /// refused on the external path too.
+    #[test]
+    fn external_failures_count_and_refuse() {
+        let suite = CipherSuite::AesGcm128Sha256;
+        let kid = Kid(4);
+        let mut r = Receiver::new(ReceiverConfig::default());
+        r.add_key(kid, suite, BaseKey::new(&[9; 16]).unwrap())
+            .unwrap();
+        let mut s = Sender::new(suite, kid, BaseKey::new(&[9; 16]).unwrap()).unwrap();
+        let frame = s.encrypt(b"", b"gcm").unwrap();
+
+        let open = r.open_external(b"", &frame).unwrap();
+        r.reject_external(&open.header).unwrap();
+        assert_eq!(r.auth_failures(kid), 1);
+        assert_eq!(
+            r.reject_external(&Header {
+                kid: Kid(5),
+                ctr: Counter(0)
+            }),
+            Err(Error::UnknownKeyId(Kid(5)))
+        );
+
+        // One failure short of 2^52, then the last one.
+        r.keys.get_mut(&kid).unwrap().failures_left = 1;
+        let open = r.open_external(b"", &frame).unwrap();
+        r.reject_external(&open.header).unwrap();
+        assert_eq!(r.auth_failures(kid), 1 << 52);
+        let refused = Err(Error::AuthFailureLimit {
+            kid,
+            limit: 1 << 52,
+        });
+        assert_eq!(r.open_external(b"", &frame).map(|_| ()), refused);
+        assert_eq!(r.commit_external(&open.header), refused);
+        assert_eq!(r.decrypt(b"", &frame).map(|_| ()), refused);
+    }
+
+    /// Errors that prove nothing about the key are not counted.
+    #[test]
+    fn only_authentication_failures_count() {
+        let suite = CipherSuite::AesCtr128HmacSha256_32;
+        let mut r = Receiver::new(ReceiverConfig::default());
+        r.add_key(Kid(1), suite, BaseKey::new(&[1; 16]).unwrap())
+            .unwrap();
+        let entry = r.keys.get_mut(&Kid(1)).unwrap();
+        assert_eq!(entry.failed(Error::PayloadTooLong), Error::PayloadTooLong);
+        assert_eq!(entry.failures_left, suite.forgery_limit());
+        assert_eq!(
+            entry.failed(Error::AuthenticationFailed),
+            Error::AuthenticationFailed
+        );
+        assert_eq!(entry.auth_failures(), 1);
     }
 
     #[test]

@@ -122,6 +122,43 @@ impl CipherSuite {
         }
     }
 
+    /// How many frames may fail authentication under one key of this suite
+    /// before a [`Receiver`](super::Receiver) refuses that key
+    /// ([`Error::AuthFailureLimit`]) until a new key is installed.
+    ///
+    /// RFC 9605 §7.5 ("Risks Due to Short Tags"): each forged frame succeeds
+    /// with probability `2^-(8·Nt)`, so a count of failures bounds an
+    /// attacker's chance per key. The limits hold that chance to at most
+    /// 2^-20 per key (docs/PROTOCOL.md §1.6):
+    ///
+    /// | suites | tag | limit | forgery chance per key |
+    /// |---|---|---|---|
+    /// | 0x0003, 0x0008 | 32 bits | 2^12 | ≤ 2^12 / 2^32 = 2^-20 |
+    /// | 0x0002, 0x0007 | 64 bits | 2^44 | ≤ 2^-20 |
+    /// | 0x0001, 0x0006 | 80 bits | 2^60 | ≤ 2^-20 |
+    /// | 0x0004, 0x0005 | 128 bits (GCM) | 2^52 | ≤ 2^-43 for any frame size |
+    ///
+    /// The AES-GCM value is RFC 9001 §6.6's integrity limit for AES-GCM;
+    /// with the GCM bound `2·v·(L+1) / 2^128` (CFRG AEAD limits draft) and
+    /// frames of at most `L = 2^32` blocks it keeps the chance below 2^-43.
+    ///
+    /// ```
+    /// use callseal_core::frame::CipherSuite;
+    ///
+    /// assert_eq!(CipherSuite::AesCtr128HmacSha256_32.forgery_limit(), 1 << 12);
+    /// assert_eq!(CipherSuite::AesGcm128Sha256.forgery_limit(), 1 << 52);
+    /// ```
+    pub const fn forgery_limit(self) -> u64 {
+        match self {
+            // 2^(8·Nt − 20): a 2^-20 chance per key.
+            Self::AesCtr128HmacSha256_32 | Self::AesCtr256HmacSha512_32 => 1 << 12,
+            Self::AesCtr128HmacSha256_64 | Self::AesCtr256HmacSha512_64 => 1 << 44,
+            Self::AesCtr128HmacSha256_80 | Self::AesCtr256HmacSha512_80 => 1 << 60,
+            // RFC 9001 §6.6.
+            Self::AesGcm128Sha256 | Self::AesGcm256Sha512 => 1 << 52,
+        }
+    }
+
     /// `Nh`: the hash output length.
     pub fn hash_len(self) -> usize {
         match self.hash() {

@@ -58,7 +58,9 @@ impl Entropy for OsEntropy {
 /// For conformance files and tests only: a handshake driven by it is fully
 /// determined by its inputs, so every target can replay it and must produce
 /// the same messages and code. Never use it for a real call: anyone who
-/// knows the bytes knows the keys.
+/// knows the bytes knows the keys. It exists only with the `conformance`
+/// feature, which the published wasm package and the UniFFI library do not
+/// enable.
 ///
 /// ```
 /// use callseal_core::identity::{Entropy, EntropyError, ScriptedEntropy};
@@ -71,11 +73,13 @@ impl Entropy for OsEntropy {
 /// assert_eq!(entropy.fill(&mut two), Err(EntropyError));
 /// # Ok::<(), EntropyError>(())
 /// ```
+#[cfg(any(test, feature = "conformance"))]
 pub struct ScriptedEntropy {
     bytes: zeroize::Zeroizing<Vec<u8>>,
     used: usize,
 }
 
+#[cfg(any(test, feature = "conformance"))]
 impl ScriptedEntropy {
     /// A source that hands out `bytes` in order.
     pub fn new(bytes: Vec<u8>) -> Self {
@@ -91,6 +95,7 @@ impl ScriptedEntropy {
     }
 }
 
+#[cfg(any(test, feature = "conformance"))]
 impl core::fmt::Debug for ScriptedEntropy {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ScriptedEntropy")
@@ -100,6 +105,7 @@ impl core::fmt::Debug for ScriptedEntropy {
     }
 }
 
+#[cfg(any(test, feature = "conformance"))]
 impl Entropy for ScriptedEntropy {
     /// Fills `dest` from the script; fails without consuming anything when
     /// fewer than `dest.len()` bytes remain.

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::entropy::{Entropy, OsEntropy};
 use super::error::EntropyError;
@@ -43,17 +43,44 @@ impl IdentityKeyPair {
     pub fn generate_with<E: Entropy + ?Sized>(entropy: &mut E) -> Result<Self, EntropyError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         entropy.fill(&mut bytes[..])?;
-        Ok(Self::from_bytes(*bytes))
+        Ok(Self::from_zeroizing(bytes))
     }
 
     /// The key pair for a stored 32-byte secret (any 32 bytes; X25519 clamps).
-    pub fn from_bytes(secret: [u8; 32]) -> Self {
-        let secret = StaticSecret::from(secret);
-        let public = PublicKey::from(&secret).to_bytes();
-        Self { secret, public }
+    ///
+    /// The array is taken by value and this function wipes the copy it
+    /// received; the caller's own copy (the variable it passed, or the buffer
+    /// it read the secret from) is the caller's to wipe, or pass a
+    /// [`Zeroizing`] to [`from_zeroizing`](Self::from_zeroizing) instead.
+    pub fn from_bytes(mut secret: [u8; 32]) -> Self {
+        let key = StaticSecret::from(secret);
+        secret.zeroize();
+        let public = PublicKey::from(&key).to_bytes();
+        Self {
+            secret: key,
+            public,
+        }
     }
 
-    /// The secret, for the app to persist; wiped when the returned value drops.
+    /// The key pair for a stored 32-byte secret held in a [`Zeroizing`]
+    /// buffer, which is wiped when this function returns (as
+    /// [`to_bytes`](Self::to_bytes) returns it).
+    ///
+    /// ```
+    /// use callseal_core::identity::IdentityKeyPair;
+    ///
+    /// let key = IdentityKeyPair::generate()?;
+    /// let again = IdentityKeyPair::from_zeroizing(key.to_bytes());
+    /// assert_eq!(key.public_key(), again.public_key());
+    /// # Ok::<(), callseal_core::identity::EntropyError>(())
+    /// ```
+    pub fn from_zeroizing(secret: Zeroizing<[u8; 32]>) -> Self {
+        Self::from_bytes(*secret)
+    }
+
+    /// The secret, for the app to persist; wiped when the returned value
+    /// drops. Any copy the app makes of it (to write it to its secure
+    /// storage, say) is the app's to wipe.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.secret.to_bytes())
     }

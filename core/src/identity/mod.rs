@@ -10,7 +10,7 @@
 //! - [`PeerStatus`]: what a store says about a key: new, known, changed.
 //! - [`SecurityCode`]: the code both screens show, for calls and meetings.
 //! - [`Entropy`]: where randomness comes from ([`OsEntropy`] in production,
-//!   [`ScriptedEntropy`] for conformance files).
+//!   `ScriptedEntropy` for conformance files, with the `conformance` feature).
 //! - [`IdentityError`] and [`EntropyError`]: what can go wrong.
 //!
 //! ```
@@ -33,7 +33,9 @@ mod security_code;
 mod status;
 mod store;
 
-pub use entropy::{Entropy, OsEntropy, ScriptedEntropy};
+#[cfg(any(test, feature = "conformance"))]
+pub use entropy::ScriptedEntropy;
+pub use entropy::{Entropy, OsEntropy};
 pub use error::{EntropyError, IdentityError};
 pub use key::IdentityKeyPair;
 pub use member_store::{MemberKeyStore, MemoryMemberKeyStore};

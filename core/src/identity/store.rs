@@ -2,9 +2,15 @@
 //! (PROTOCOL.md §3.7).
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::error::IdentityError;
@@ -94,53 +100,128 @@ struct FileEntry {
     verified: bool,
 }
 
+/// The file's top-level object, read in one pass (`O(n log n)` for `n`
+/// peers); a peer listed twice makes the file corrupt rather than letting
+/// one entry silently win.
+struct FileEntries(BTreeMap<String, FileEntry>);
+
+impl<'de> Deserialize<'de> for FileEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = FileEntries;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object mapping peer user ids to {key, verified}")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FileEntries, A::Error> {
+                let mut entries = BTreeMap::new();
+                while let Some((peer, entry)) = map.next_entry::<String, FileEntry>()? {
+                    match entries.entry(peer) {
+                        Entry::Vacant(slot) => {
+                            slot.insert(entry);
+                        }
+                        Entry::Occupied(_) => {
+                            return Err(de::Error::custom("a peer is listed twice"));
+                        }
+                    }
+                }
+                Ok(FileEntries(entries))
+            }
+        }
+
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// Write attempts in this process, for unique temporary file names.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// How many temporary names [`FileIdentityStore::put`] tries before giving
+/// up (each one is new unless a crashed process left it behind).
+const TEMP_ATTEMPTS: u32 = 16;
+
 /// An identity store in a JSON file: `{"peer uid": {"key": "<64 hex>",
-/// "verified": bool}, ...}`.
+/// "verified": bool}, ...}`, safe against crashes and concurrent writers.
 ///
-/// The file is read once by [`open`](Self::open) and rewritten on each
-/// [`put`](IdentityStore::put) through a temporary file and a rename, so a
-/// crash leaves either the old or the new file, never half of one. A corrupt
-/// file is an [`IdentityError`], never a panic.
+/// - Every [`get`](IdentityStore::get) reads the file as it is now, so an
+///   instance sees what other instances and processes wrote. No lock is
+///   needed for that: writers only ever replace the file by a rename, so a
+///   reader sees the old or the new file, whole. (A read and parse of the
+///   file is cheap next to a call handshake; a cache keyed by modification
+///   time and length could miss two writes within the clock's granularity.)
+/// - Every [`put`](IdentityStore::put) holds an exclusive lock on
+///   `PATH.lock` ([`File::lock`]) while it re-reads the file, changes the
+///   one entry and writes the result, so concurrent writers (processes,
+///   threads, or several instances on the same file) lose no update: a
+///   second instance cannot undo another's `mark_verified`, nor restore a
+///   replaced key.
+/// - The new contents go to a temporary file with a name of its own
+///   (`PATH.tmp.<pid>.<n>`, created exclusively), which is synced and
+///   renamed over `PATH`; the directory is then synced (best effort: the
+///   rename already took effect). A crash leaves the old or the new file,
+///   never half of one; on a failed write the temporary file is removed.
+/// - On Unix the store file and the lock file are created with mode `0600`.
+/// - A file that does not parse is an [`IdentityError`], never a panic, and
+///   is never overwritten. The folder is not created: it must exist.
+///
+/// The store does not make a `get` followed by a `put` atomic: two
+/// processes handshaking with the same new peer at the same moment may each
+/// record it, the later write winning.
 ///
 /// ```
 /// use callseal_core::identity::{FileIdentityStore, IdentityStore, StoredIdentity};
 ///
 /// let path = std::env::temp_dir().join(format!("callseal-doc-{}.json", std::process::id()));
 /// let mut store = FileIdentityStore::open(&path)?;
+/// let mut other = FileIdentityStore::open(&path)?;
 /// store.put("bob", StoredIdentity { public_key: [3; 32], verified: true })?;
+/// other.put("carol", StoredIdentity { public_key: [4; 32], verified: false })?;
 /// let reopened = FileIdentityStore::open(&path)?;
 /// assert_eq!(reopened.get("bob")?, store.get("bob")?);
+/// assert_eq!(store.get("carol")?.map(|e| e.public_key), Some([4; 32]));
 /// # std::fs::remove_file(&path)?;
+/// # std::fs::remove_file(path.with_extension("json.lock"))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FileIdentityStore {
     path: PathBuf,
-    peers: BTreeMap<String, StoredIdentity>,
 }
 
 impl FileIdentityStore {
-    /// Opens the store at `path`; a missing file is an empty store (the file
-    /// is created on the first `put`).
+    /// Opens the store at `path` and checks that its file, if any, is a
+    /// store; a missing file is an empty store (the file is created on the
+    /// first `put`). Nothing is written.
     ///
     /// # Errors
     /// [`IdentityError::Io`] if the file cannot be read,
     /// [`IdentityError::Corrupt`] if it is not a store,
     /// [`IdentityError::InvalidKey`] if a key is not 64 hex digits.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, IdentityError> {
-        let path = path.as_ref().to_path_buf();
-        let text = match std::fs::read(&path) {
+        let store = Self {
+            path: path.as_ref().to_path_buf(),
+        };
+        store.read()?;
+        Ok(store)
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's current contents; a missing file is empty.
+    fn read(&self) -> Result<BTreeMap<String, StoredIdentity>, IdentityError> {
+        let text = match std::fs::read(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self {
-                    path,
-                    peers: BTreeMap::new(),
-                });
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(e.into()),
         };
-        let entries: BTreeMap<String, FileEntry> = serde_json::from_slice(&text)?;
-        let peers = entries
+        let FileEntries(entries) = serde_json::from_slice(&text)?;
+        entries
             .into_iter()
             .map(|(peer, entry)| {
                 let public_key = decode_hex(&entry.key).ok_or(IdentityError::InvalidKey)?;
@@ -152,15 +233,11 @@ impl FileIdentityStore {
                     },
                 ))
             })
-            .collect::<Result<_, IdentityError>>()?;
-        Ok(Self { path, peers })
+            .collect()
     }
 
-    /// The file this store lives in.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
+    /// Replaces the file by `peers`, through a new temporary file. The
+    /// caller holds the lock.
     fn write(&self, peers: &BTreeMap<String, StoredIdentity>) -> Result<(), IdentityError> {
         let entries: BTreeMap<&str, FileEntry> = peers
             .iter()
@@ -174,39 +251,107 @@ impl FileIdentityStore {
                 )
             })
             .collect();
-        let json = serde_json::to_vec_pretty(&entries)?;
-        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = self.path.with_file_name(tmp_name);
+        let mut json = serde_json::to_vec_pretty(&entries)?;
+        json.push(b'\n');
+        let (tmp, mut file) = self.create_temp()?;
         let result = (|| {
-            let mut file = std::fs::File::create(&tmp)?;
             file.write_all(&json)?;
             file.sync_all()?;
+            drop(file);
             std::fs::rename(&tmp, &self.path)
         })();
-        if result.is_err() {
+        if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
         }
-        Ok(result?)
+        // Make the rename itself durable where the platform allows. The new
+        // file is in place already, so a failure here is not reported: the
+        // store did change.
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+
+    /// A new, empty temporary file beside the store (so the rename stays
+    /// within one file system), with a name no other writer uses.
+    fn create_temp(&self) -> Result<(PathBuf, File), IdentityError> {
+        let pid = std::process::id();
+        let mut attempt = 0;
+        loop {
+            let n = WRITES.fetch_add(1, Ordering::Relaxed);
+            let tmp = self.sibling(&format!(".tmp.{pid}.{n}"));
+            match private(OpenOptions::new().write(true).create_new(true)).open(&tmp) {
+                Ok(file) => return Ok((tmp, file)),
+                // Left behind by a crashed process that had the same id.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    attempt += 1;
+                    if attempt >= TEMP_ATTEMPTS {
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Opens `PATH.lock` and takes its exclusive lock, released when the
+    /// returned file is closed.
+    fn lock(&self) -> Result<File, IdentityError> {
+        let lock = private(OpenOptions::new().create(true).truncate(false).write(true))
+            .open(self.sibling(".lock"))?;
+        lock.lock()?;
+        Ok(lock)
+    }
+
+    /// `PATH` + `suffix`, in the same folder.
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = OsString::from(self.path.as_os_str());
+        name.push(suffix);
+        PathBuf::from(name)
     }
 }
 
+/// `options` with mode `0600` for a file it creates, on Unix.
+fn private(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 impl IdentityStore for FileIdentityStore {
+    /// Reads the file as it is now (see the type's documentation).
     fn get(&self, peer: &str) -> Result<Option<StoredIdentity>, IdentityError> {
-        Ok(self.peers.get(peer).copied())
+        Ok(self.read()?.get(peer).copied())
     }
 
+    /// Under the lock: re-reads the file, sets `peer`'s entry, writes the
+    /// result. A corrupt file is reported and left as it is.
     fn put(&mut self, peer: &str, entry: StoredIdentity) -> Result<(), IdentityError> {
-        let mut peers = self.peers.clone();
+        let _lock = self.lock()?;
+        let mut peers = self.read()?;
         peers.insert(peer.to_owned(), entry);
-        self.write(&peers)?;
-        self.peers = peers;
-        Ok(())
+        self.write(&peers)
+        // `_lock` is dropped here: closing the file releases the lock.
     }
 }
 
 pub(super) fn encode_hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            out.push(char::from(DIGITS[usize::from(nibble)]));
+        }
+    }
+    out
 }
 
 pub(super) fn decode_hex(text: &str) -> Option<[u8; 32]> {
@@ -231,8 +376,21 @@ mod tests {
     fn hex_round_trip_and_rejects() {
         let key = core::array::from_fn(|i| i as u8 * 7);
         assert_eq!(decode_hex(&encode_hex(&key)), Some(key));
+        assert_eq!(encode_hex(&[0xa5; 32]), "a5".repeat(32));
         assert_eq!(decode_hex("00"), None);
         assert_eq!(decode_hex(&"g".repeat(64)), None);
         assert_eq!(decode_hex(&"+1".repeat(32)), None);
+    }
+
+    #[test]
+    fn a_peer_listed_twice_is_corrupt() {
+        let entry = format!("{{\"key\": \"{}\", \"verified\": true}}", "00".repeat(32));
+        let twice = format!("{{\"bob\": {entry}, \"bob\": {entry}}}");
+        assert!(serde_json::from_str::<FileEntries>(&twice).is_err());
+        let once = format!("{{\"bob\": {entry}, \"carol\": {entry}}}");
+        assert_eq!(
+            serde_json::from_str::<FileEntries>(&once).unwrap().0.len(),
+            2
+        );
     }
 }
