@@ -39,12 +39,18 @@ pub enum CallsealError {
     /// No key for this key id (or too many ratchet steps ahead).
     #[error("{0}")]
     UnknownKeyId(String),
-    /// The sender's counter is used up.
+    /// A key is used up: a sender's counter, or a receiver key refused after
+    /// too many authentication failures. Install a new key.
     #[error("{0}")]
     KeyExhausted(String),
     /// A message the protocol does not allow now.
     #[error("{0}")]
     ProtocolViolation(String),
+    /// The peer is not the one the app expected: another user answered the
+    /// call, it presented another identity key than the pinned one, or the
+    /// call was addressed to another user.
+    #[error("{0}")]
+    WrongPeer(String),
     /// Policy or settings do not allow end-to-end encryption.
     #[error("{0}")]
     PolicyForbids(String),
@@ -74,6 +80,7 @@ impl CallsealError {
             ErrorKind::UnknownKeyId => Self::UnknownKeyId(message),
             ErrorKind::KeyExhausted => Self::KeyExhausted(message),
             ErrorKind::ProtocolViolation => Self::ProtocolViolation(message),
+            ErrorKind::WrongPeer => Self::WrongPeer(message),
             ErrorKind::PolicyForbids => Self::PolicyForbids(message),
             ErrorKind::FeatureUnavailable => Self::FeatureUnavailable(message),
             ErrorKind::Storage => Self::Storage(message),
@@ -92,6 +99,7 @@ impl CallsealError {
             Self::UnknownKeyId(_) => ErrorKind::UnknownKeyId,
             Self::KeyExhausted(_) => ErrorKind::KeyExhausted,
             Self::ProtocolViolation(_) => ErrorKind::ProtocolViolation,
+            Self::WrongPeer(_) => ErrorKind::WrongPeer,
             Self::PolicyForbids(_) => ErrorKind::PolicyForbids,
             Self::FeatureUnavailable(_) => ErrorKind::FeatureUnavailable,
             Self::Storage(_) => ErrorKind::Storage,
@@ -115,6 +123,7 @@ impl CallsealError {
             | Self::UnknownKeyId(m)
             | Self::KeyExhausted(m)
             | Self::ProtocolViolation(m)
+            | Self::WrongPeer(m)
             | Self::PolicyForbids(m)
             | Self::FeatureUnavailable(m)
             | Self::Storage(m)
@@ -122,6 +131,18 @@ impl CallsealError {
             | Self::Internal(m) => m,
         }
     }
+}
+
+/// The stable code of every error kind, in the core's order
+/// (`ErrorKind::ALL`): the tests of the Kotlin and Swift `code` mappings and
+/// of Python's check that they cover each. Conformance builds only.
+#[cfg(feature = "conformance")]
+#[uniffi::export]
+pub fn error_codes() -> Vec<String> {
+    ErrorKind::ALL
+        .iter()
+        .map(|kind| kind.code().to_owned())
+        .collect()
 }
 
 impl From<callseal_core::frame::Error> for CallsealError {
@@ -168,5 +189,45 @@ mod tests {
             assert_eq!(e.message(), "why");
             assert_eq!(e.to_string(), "why");
         }
+    }
+
+    /// The hand-written `code` of the Kotlin and Swift packages (an
+    /// exhaustive `when` / `switch`, which their compilers check against
+    /// the generated enum) maps every variant to the core's code.
+    #[test]
+    fn the_kotlin_and_swift_code_mappings_are_the_cores() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let kotlin = std::fs::read_to_string(
+            root.join("mobile/android/src/main/kotlin/org/callseal/CallsealApi.kt"),
+        )
+        .unwrap();
+        let swift =
+            std::fs::read_to_string(root.join("mobile/apple/Sources/Callseal/CallsealApi.swift"))
+                .unwrap();
+        for kind in ErrorKind::ALL {
+            let variant = format!("{kind:?}");
+            let code = kind.code();
+            let line = format!("is CallsealException.{variant} -> \"{code}\"");
+            assert!(kotlin.contains(&line), "CallsealApi.kt lacks `{line}`");
+            let line = format!("case .{variant}: return \"{code}\"");
+            assert!(swift.contains(&line), "CallsealApi.swift lacks `{line}`");
+        }
+        let count = |text: &str, needle: &str| text.matches(needle).count();
+        assert_eq!(
+            count(&kotlin, "is CallsealException."),
+            ErrorKind::ALL.len()
+        );
+        assert_eq!(count(&swift, ": return \""), ErrorKind::ALL.len());
+    }
+
+    #[test]
+    fn a_refused_receiver_key_is_key_exhausted() {
+        use callseal_core::frame::{Error, Kid};
+        let e = CallsealError::from(Error::AuthFailureLimit {
+            kid: Kid(7),
+            limit: 4096,
+        });
+        assert!(matches!(e, CallsealError::KeyExhausted(_)), "{e:?}");
+        assert_eq!(e.code(), "key-exhausted");
     }
 }

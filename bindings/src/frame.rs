@@ -190,7 +190,9 @@ impl FrameReceiver {
     /// Decrypts `frame`, authenticating `metadata`; returns the payload.
     ///
     /// # Errors
-    /// `Malformed`, `UnknownKeyId`, `Replay`, `AuthenticationFailed`.
+    /// `Malformed`, `UnknownKeyId`, `Replay`, `AuthenticationFailed`;
+    /// `KeyExhausted` once so many frames failed authentication under the
+    /// key that it is refused until a new key is added.
     pub fn decrypt(&self, metadata: Vec<u8>, frame: Vec<u8>) -> Result<Vec<u8>, CallsealError> {
         guard(|| Ok(lock(&self.inner)?.decrypt(&metadata, &frame)?))
     }

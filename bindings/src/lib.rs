@@ -9,9 +9,11 @@
 //! - frames: [`FrameSender`], [`FrameReceiver`];
 //! - media mode: [`MediaSender`], [`MediaReceiver`], [`DecryptedFrame`];
 //! - 1:1 calls: [`IdentityKeyPair`], [`IdentityStore`], [`CallSession`]
-//!   (started by [`initiate_call`] / [`respond_to_call`], which return a
-//!   [`CallStart`]), [`CallMedia`], [`CallState`], [`Indicator`],
-//!   [`PeerStatus`];
+//!   (started by [`initiate_call`] / [`respond_to_call`] with an
+//!   [`ExpectedPeer`] and a [`CallConfig`], which return a [`CallStart`];
+//!   [`CallSession::handle`] returns [`Handled`], whose [`MediaUpdate`] the
+//!   app applies to the [`CallMedia`] after an in-call rekey),
+//!   [`CallState`], [`Indicator`], [`PeerStatus`];
 //! - policy: [`PolicyDocument`] with its [`CallDecision`] and
 //!   [`MeetingDecision`], [`check_call_feature`], [`check_meeting_feature`],
 //!   and [`initiate_call_with_policy`] / [`respond_to_call_with_policy`];
@@ -21,6 +23,12 @@
 //!   [`MemberKeyStore`] behind the roster's identity statuses;
 //! - errors: [`CallsealError`], one variant per
 //!   [`ErrorKind`](callseal_core::ErrorKind).
+//!
+//! The Cargo feature `conformance` (off by default, never in a shipping
+//! build) adds the fixed-randomness `initiate_call_scripted`,
+//! `respond_to_call_scripted`, `CallSession::rekey_scripted` and
+//! `CallSession::handle_scripted` for the conformance replays, and
+//! `error_codes` for the wrappers' error-code tests.
 //!
 //! Every object is `Send + Sync` (its state sits behind a mutex), so the
 //! foreign side may share it between threads. No panic crosses the
@@ -47,10 +55,15 @@ mod meeting;
 mod policy;
 
 pub use call::{
-    CallMedia, CallSession, CallStart, CallState, IdentityKeyPair, IdentityStore, Indicator,
-    PeerStatus, initiate_call, initiate_call_scripted, respond_to_call, respond_to_call_scripted,
+    CallConfig, CallMedia, CallSession, CallStart, CallState, ExpectedPeer, Handled,
+    IdentityKeyPair, IdentityStore, Indicator, MediaUpdate, PeerStatus, initiate_call,
+    respond_to_call,
 };
+#[cfg(feature = "conformance")]
+pub use call::{initiate_call_scripted, respond_to_call_scripted};
 pub use error::CallsealError;
+#[cfg(feature = "conformance")]
+pub use error::error_codes;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{DecryptedFrame, MediaReceiver, MediaSender};
 pub use meeting::{

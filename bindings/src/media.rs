@@ -57,6 +57,11 @@ impl MediaSender {
             inner: Mutex::new(media::MediaSender::new(sender)),
         }
     }
+
+    /// The core sender, for a call's media updates.
+    pub(crate) fn inner(&self) -> &Mutex<media::MediaSender> {
+        &self.inner
+    }
 }
 
 #[uniffi::export]
@@ -109,7 +114,8 @@ impl MediaSender {
 
     /// Ratchets the key one step forward (RFC 9605 §5.1); only senders from
     /// a call ([`CallSession::take_media`](crate::CallSession::take_media))
-    /// ratchet. The receiver follows from the key id alone.
+    /// ratchet. The receiver follows from the key id alone. A new epoch's
+    /// keys come from a rekey instead ([`MediaUpdate`](crate::MediaUpdate)).
     ///
     /// # Errors
     /// `InvalidArgument` for a sender made with a fixed key.
@@ -180,6 +186,11 @@ impl MediaReceiver {
         Self {
             inner: Mutex::new(media::MediaReceiver::new(receiver)),
         }
+    }
+
+    /// The core receiver, for a call's media updates.
+    pub(crate) fn inner(&self) -> &Mutex<media::MediaReceiver> {
+        &self.inner
     }
 }
 

@@ -8,9 +8,8 @@ use callseal_core::call as core_call;
 use callseal_core::identity::OsEntropy;
 use callseal_core::policy::{self as core_policy, CallFeature, MeetingFeature};
 
-use crate::call::{CallStart, IdentityKeyPair};
+use crate::call::{CallConfig, CallStart, ExpectedPeer, IdentityKeyPair};
 use crate::error::CallsealError;
-use crate::frame::suite;
 use crate::guard::guard;
 
 impl From<core_policy::PolicyError> for CallsealError {
@@ -255,52 +254,73 @@ pub fn check_meeting_feature(e2ee: bool, feature: String) -> Result<(), Callseal
     })
 }
 
-/// Starts a call as initiator if `policy` allows an end-to-end encrypted
-/// call between `uid` and `peer_uid`: the call takes its mode from the
-/// decision.
+/// Starts a call to `peer` as initiator if `policy` allows an end-to-end
+/// encrypted call between `uid` and `peer.uid`: the call takes its mode
+/// from the decision.
 ///
 /// # Errors
 /// `PolicyForbids` with the decision's reason; otherwise as `initiate_call`.
-#[uniffi::export]
+#[uniffi::export(default(config))]
 pub fn initiate_call_with_policy(
     policy: Arc<PolicyDocument>,
-    peer_uid: String,
+    peer: ExpectedPeer,
     identity: Arc<IdentityKeyPair>,
     uid: String,
-    suite_id: u16,
+    config: CallConfig,
 ) -> Result<CallStart, CallsealError> {
     guard(|| {
-        let decision = policy.inner.evaluate_call(&uid, &peer_uid);
+        let decision = policy.inner.evaluate_call(&uid, &peer.uid);
         crate::call::start(core_call::CallSession::initiate_with_policy(
             &decision,
             identity.core(),
             &uid,
-            suite(suite_id)?,
+            &peer.core()?,
+            &config.core()?,
             &mut OsEntropy,
         ))
     })
 }
 
-/// Answers a Commit as responder if `policy` allows an end-to-end encrypted
-/// call between `uid` and `peer_uid`.
+/// Answers a Commit from `peer_uid` as responder if `policy` allows an
+/// end-to-end encrypted call between `uid` and `peer_uid`. The decision is
+/// about `peer_uid`, so the call must come from that user: a Commit from
+/// anyone else is refused with `WrongPeer`. `expected` may pin the caller's
+/// key; its `uid` must be `peer_uid`.
 ///
 /// # Errors
-/// `PolicyForbids` with the decision's reason; otherwise as `respond_to_call`.
-#[uniffi::export]
+/// `PolicyForbids` with the decision's reason; `InvalidArgument` if
+/// `expected.uid` is not `peer_uid`; otherwise as `respond_to_call`.
+#[uniffi::export(default(expected = None, config))]
 pub fn respond_to_call_with_policy(
     policy: Arc<PolicyDocument>,
     peer_uid: String,
     identity: Arc<IdentityKeyPair>,
     uid: String,
     commit: Vec<u8>,
+    expected: Option<ExpectedPeer>,
+    config: CallConfig,
 ) -> Result<CallStart, CallsealError> {
     guard(|| {
+        let expected = match expected {
+            Some(peer) if peer.uid != peer_uid => {
+                return Err(CallsealError::InvalidArgument(
+                    "expected.uid differs from peer_uid".to_owned(),
+                ));
+            }
+            Some(peer) => peer,
+            None => ExpectedPeer {
+                uid: peer_uid.clone(),
+                identity: None,
+            },
+        };
         let decision = policy.inner.evaluate_call(&uid, &peer_uid);
         crate::call::start(core_call::CallSession::respond_with_policy(
             &decision,
             identity.core(),
             &uid,
+            Some(&expected.core()?),
             &commit,
+            &config.core()?,
             &mut OsEntropy,
         ))
     })

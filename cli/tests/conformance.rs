@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use callseal_core::ErrorKind;
-use callseal_core::call::CallSession;
+use callseal_core::call::{
+    CallConfig, CallSession, ExpectedPeer, Handled, MEDIA_RATCHET_BITS, Role, media_generation,
+};
 use callseal_core::frame::media::{Codec, MediaReceiver, MediaSender};
 use callseal_core::frame::{BaseKey, CipherSuite, Counter, Kid, Receiver, ReceiverConfig, Sender};
 use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore, ScriptedEntropy};
@@ -29,7 +31,9 @@ fn committed_dir() -> PathBuf {
 fn load(name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(committed_dir().join(name)).unwrap();
     let json: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(json["version"], 1, "{name}");
+    // calls.json is at format version 2 (protocol version 2, issue #12).
+    let version = if name == "calls.json" { 2 } else { 1 };
+    assert_eq!(json["version"], version, "{name}");
     let cases = json["cases"].as_array().unwrap().clone();
     assert!(!cases.is_empty(), "{name}");
     cases
@@ -197,9 +201,75 @@ fn errors_replay() {
     }
 }
 
+fn hex_list(v: &Value) -> Vec<Vec<u8>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| hex::decode(m.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+/// One side of a replayed call.
+struct CallSide {
+    session: CallSession,
+    store: MemoryIdentityStore,
+    tx: MediaSender,
+    rx: MediaReceiver,
+}
+
+impl CallSide {
+    /// Handles a rekey message with exactly `entropy`; applies the media
+    /// update, which every rekey step gives; returns the reply.
+    fn rekey_step(&mut self, msg: &[u8], entropy: Vec<u8>) -> Option<Vec<u8>> {
+        let mut entropy = ScriptedEntropy::new(entropy);
+        let handled: Handled = self
+            .session
+            .handle_with(msg, &mut self.store, &mut entropy)
+            .unwrap();
+        assert_eq!(entropy.remaining(), 0);
+        assert_eq!(handled.ignored, None);
+        handled
+            .media
+            .expect("a rekey step gives a media update")
+            .apply(self.tx.sender_mut(), self.rx.receiver_mut())
+            .unwrap();
+        handled.reply
+    }
+}
+
+/// Each side's sender encrypts `frames.payload` to exactly the given frame,
+/// under `generation(role, epoch)` step 0; the other side decrypts it.
+fn replay_frames(name: &Value, i: &mut CallSide, r: &mut CallSide, frames: &Value, epoch: u32) {
+    assert_eq!(frames["codec"], "generic", "{name}");
+    let payload = bytes(frames, "payload");
+    for (role, field) in [
+        (Role::Initiator, "initiator_to_responder"),
+        (Role::Responder, "responder_to_initiator"),
+    ] {
+        let (from, to) = match role {
+            Role::Initiator => (&mut *i, &mut *r),
+            Role::Responder => (&mut *r, &mut *i),
+        };
+        let kid = Kid(media_generation(role, epoch) << MEDIA_RATCHET_BITS);
+        assert_eq!(from.tx.sender().kid(), kid, "{name}: {field} key id");
+        let mut frame = Vec::new();
+        from.tx
+            .encrypt_frame(Codec::Generic, &payload, &mut frame)
+            .unwrap();
+        assert_eq!(frame, bytes(frames, field), "{name}: epoch {epoch} {field}");
+        let mut out = Vec::new();
+        let info = to.rx.decrypt_frame(&frame, &mut out).unwrap();
+        assert_eq!((info.kid, info.ctr), (kid, Counter(0)), "{name}: {field}");
+        assert_eq!(out, payload, "{name}: epoch {epoch} {field}");
+    }
+}
+
 #[test]
 fn calls_replay() {
-    for case in &load("calls.json") {
+    let cases = load("calls.json");
+    let mut offerers = std::collections::BTreeSet::new();
+    let mut suites = std::collections::BTreeSet::new();
+    for case in &cases {
         let name = &case["name"];
         let party = |side: &str| {
             let p = &case[side];
@@ -212,26 +282,43 @@ fn calls_replay() {
         };
         let (i_id, i_uid, mut i_entropy) = party("initiator");
         let (r_id, r_uid, mut r_entropy) = party("responder");
-        let messages: Vec<Vec<u8>> = case["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| hex::decode(m.as_str().unwrap()).unwrap())
-            .collect();
+        let messages = hex_list(&case["messages"]);
         assert_eq!(messages.len(), 4, "{name}");
+        let config = CallConfig {
+            suite: suite(case),
+            allow_short_tags: case["allow_short_tags"].as_bool().unwrap(),
+            ..CallConfig::default()
+        };
+        suites.insert(config.suite.id());
         let (mut i_store, mut r_store) = (MemoryIdentityStore::new(), MemoryIdentityStore::new());
 
+        // The handshake.
+        let peer = ExpectedPeer::new(&r_uid).unwrap();
         let (mut i, commit) =
-            CallSession::initiate(&i_id, &i_uid, suite(case), &mut i_entropy).unwrap();
+            CallSession::initiate(&i_id, &i_uid, &peer, &config, &mut i_entropy).unwrap();
+        assert_eq!(i_entropy.remaining(), 0, "{name}");
         assert_eq!(commit, messages[0], "{name}: commit");
         let (mut r, response) =
-            CallSession::respond(&r_id, &r_uid, &commit, &mut r_entropy).unwrap();
+            CallSession::respond(&r_id, &r_uid, None, &commit, &config, &mut r_entropy).unwrap();
+        assert_eq!(r_entropy.remaining(), 0, "{name}");
         assert_eq!(response, messages[1], "{name}: response");
-        let reveal = i.handle(&response, &mut i_store).unwrap().unwrap();
+        let handled = i.handle(&response, &mut i_store).unwrap();
+        assert!(
+            handled.media.is_none() && handled.ignored.is_none(),
+            "{name}"
+        );
+        let reveal = handled.reply.unwrap();
         assert_eq!(reveal, messages[2], "{name}: reveal");
-        let confirm = r.handle(&reveal, &mut r_store).unwrap().unwrap();
+        let handled = r.handle(&reveal, &mut r_store).unwrap();
+        assert!(
+            handled.media.is_none() && handled.ignored.is_none(),
+            "{name}"
+        );
+        let confirm = handled.reply.unwrap();
         assert_eq!(confirm, messages[3], "{name}: confirm");
-        assert_eq!(i.handle(&confirm, &mut i_store).unwrap(), None);
+        let handled = i.handle(&confirm, &mut i_store).unwrap();
+        assert!(handled.reply.is_none() && handled.media.is_none(), "{name}");
+        assert!(handled.ignored.is_none(), "{name}");
 
         let code = case["security_code"].as_str().unwrap();
         assert_eq!(i.security_code().unwrap().to_string(), code, "{name}");
@@ -239,27 +326,54 @@ fn calls_replay() {
         assert_eq!(i.peer_uid(), Some(r_uid.as_str()));
         assert_eq!(r.peer_uid(), Some(i_uid.as_str()));
 
-        let first = &case["first_frames"];
-        assert_eq!(first["codec"], "generic");
-        let payload = bytes(first, "payload");
+        // Epoch 0 media.
         let (i_tx, i_rx) = i.take_media().unwrap();
         let (r_tx, r_rx) = r.take_media().unwrap();
-        for (tx, rx, field) in [
-            (i_tx, r_rx, "initiator_to_responder"),
-            (r_tx, i_rx, "responder_to_initiator"),
-        ] {
-            let mut frame = Vec::new();
-            MediaSender::new(tx)
-                .encrypt_frame(Codec::Generic, &payload, &mut frame)
-                .unwrap();
-            assert_eq!(frame, bytes(first, field), "{name}: {field}");
-            let mut out = Vec::new();
-            MediaReceiver::new(rx)
-                .decrypt_frame(&frame, &mut out)
-                .unwrap();
-            assert_eq!(out, payload, "{name}: {field}");
-        }
+        let mut i = CallSide {
+            session: i,
+            store: i_store,
+            tx: MediaSender::new(i_tx),
+            rx: MediaReceiver::new(i_rx),
+        };
+        let mut r = CallSide {
+            session: r,
+            store: r_store,
+            tx: MediaSender::new(r_tx),
+            rx: MediaReceiver::new(r_rx),
+        };
+        replay_frames(name, &mut i, &mut r, &case["first_frames"], 0);
+
+        // The rekey: offer, answer, done; the media updates applied.
+        let rekey = &case["rekey"];
+        let rekey_messages = hex_list(&rekey["messages"]);
+        assert_eq!(rekey_messages.len(), 3, "{name}");
+        let offerer = rekey["offerer"].as_str().unwrap();
+        offerers.insert(offerer.to_owned());
+        let (o, a) = match offerer {
+            "initiator" => (&mut i, &mut r),
+            "responder" => (&mut r, &mut i),
+            other => panic!("{name}: unknown offerer {other}"),
+        };
+        let mut o_entropy = ScriptedEntropy::new(bytes(rekey, "offerer_entropy"));
+        let offer = o.session.rekey_with(&mut o_entropy).unwrap();
+        assert_eq!(o_entropy.remaining(), 0, "{name}");
+        assert_eq!(offer, rekey_messages[0], "{name}: rekey offer");
+        let answer = a
+            .rekey_step(&offer, bytes(rekey, "answerer_entropy"))
+            .unwrap();
+        assert_eq!(answer, rekey_messages[1], "{name}: rekey answer");
+        let done = o.rekey_step(&answer, Vec::new()).unwrap();
+        assert_eq!(done, rekey_messages[2], "{name}: rekey done");
+        assert_eq!(a.rekey_step(&done, Vec::new()), None, "{name}");
+        let epoch = u32::try_from(rekey["epoch"].as_u64().unwrap()).unwrap();
+        assert_eq!(epoch, 1, "{name}");
+        assert_eq!((i.session.epoch(), r.session.epoch()), (epoch, epoch));
+        assert_eq!(i.session.security_code().unwrap().to_string(), code);
+        replay_frames(name, &mut i, &mut r, &rekey["frames"], epoch);
     }
+    assert_eq!(suites.len(), 8, "every suite is covered");
+    assert_eq!(offerers.len(), 2, "both roles offer a rekey");
+    assert!(cases.iter().any(|c| c["name"] == "unicode-uids"));
 }
 
 #[test]

@@ -6,8 +6,7 @@
 type Edit<T> = dyn Fn(&mut T);
 
 use callseal_core::ErrorKind;
-use callseal_core::call::{CallError, CallSession};
-use callseal_core::frame::CipherSuite;
+use callseal_core::call::{CallConfig, CallError, CallSession, ExpectedPeer};
 use callseal_core::identity::{IdentityKeyPair, OsEntropy};
 use callseal_core::policy::{
     CallFeature, E2eeSetting, FeatureUnavailable, MAX_E2EE_MEETING_PARTICIPANTS, MeetingFeature,
@@ -330,7 +329,8 @@ proptest! {
 #[test]
 fn call_session_takes_its_mode_from_the_decision() {
     let identity = IdentityKeyPair::from_bytes([7; 32]);
-    let suite = CipherSuite::AesGcm128Sha256;
+    let config = CallConfig::default();
+    let peer = ExpectedPeer::new("b").unwrap();
     let ok: Side = (ALLOW, true, false);
     for (a, reason) in [
         ((DENY, true, false), Reason::PolicyDisabled),
@@ -338,21 +338,41 @@ fn call_session_takes_its_mode_from_the_decision() {
         ((ALLOW, true, true), Reason::ComplianceRecording),
     ] {
         let decision = call_doc(a, ok).evaluate_call("a", "b");
-        let err =
-            CallSession::initiate_with_policy(&decision, &identity, "a", suite, &mut OsEntropy)
-                .err()
-                .unwrap();
+        let err = CallSession::initiate_with_policy(
+            &decision,
+            &identity,
+            "a",
+            &peer,
+            &config,
+            &mut OsEntropy,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, CallError::PolicyForbids(r) if r == reason));
         assert_eq!(err.kind(), ErrorKind::PolicyForbids);
-        let err = CallSession::respond_with_policy(&decision, &identity, "b", &[1], &mut OsEntropy)
-            .err()
-            .unwrap();
+        let err = CallSession::respond_with_policy(
+            &decision,
+            &identity,
+            "b",
+            None,
+            &[1],
+            &config,
+            &mut OsEntropy,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, CallError::PolicyForbids(r) if r == reason));
     }
     let decision = call_doc(ok, ok).evaluate_call("a", "b");
-    let (session, _commit) =
-        CallSession::initiate_with_policy(&decision, &identity, "a", suite, &mut OsEntropy)
-            .unwrap();
+    let (session, _commit) = CallSession::initiate_with_policy(
+        &decision,
+        &identity,
+        "a",
+        &peer,
+        &config,
+        &mut OsEntropy,
+    )
+    .unwrap();
     // The session refuses exactly what the decision refuses, with the same error.
     for feature in CallFeature::ALL {
         assert_eq!(

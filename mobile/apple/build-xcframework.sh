@@ -7,7 +7,23 @@
 #   mobile/apple/build-xcframework.sh && (cd mobile/apple && swift test)
 #
 # It also regenerates the Swift bindings (generate-bindings.sh).
+#
+# --conformance builds the library with the Cargo feature `conformance` (the
+# fixed-randomness functions the conformance replays need) for the test
+# suite only, never to ship:
+#
+#   mobile/apple/build-xcframework.sh --conformance &&
+#       (cd mobile/apple && swift test -Xswiftc -DCALLSEAL_CONFORMANCE)
+#
+# Build again without the flag before shipping.
 set -euo pipefail
+
+features=()
+case "${1:-}" in
+    "") ;;
+    --conformance) features=(--features callseal-ffi/conformance) ;;
+    *) echo "usage: build-xcframework.sh [--conformance]" >&2; exit 2 ;;
+esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -20,10 +36,10 @@ targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-
 rustup target add "${targets[@]}"
 cd "$root"
 for t in "${targets[@]}"; do
-    cargo build --release -p callseal-ffi --target "$t"
+    cargo build --release -p callseal-ffi --target "$t" ${features[@]+"${features[@]}"}
 done
 # The generator runs on the host, from the host's library.
-cargo build --release -p callseal-ffi -p uniffi-bindgen
+cargo build --release -p callseal-ffi -p uniffi-bindgen ${features[@]+"${features[@]}"}
 gen="$build/gen-swift"
 rm -rf "$gen"
 "$target/release/uniffi-bindgen" generate --library "$target/release/libcallseal_ffi.dylib" \

@@ -25,15 +25,31 @@ export CALLSEAL_TOOLS
 
 KOTLIN_COMPILER_VERSION="2.4.20"
 
-# The shared library cargo builds for the host.
-ffi_library() {
+# The library file name on this host.
+ffi_library_name() {
     case "$(uname -s)" in
-        Darwin) printf '%s/release/libcallseal_ffi.dylib' "$CALLSEAL_TARGET" ;;
-        *) printf '%s/release/libcallseal_ffi.so' "$CALLSEAL_TARGET" ;;
+        Darwin) printf 'libcallseal_ffi.dylib' ;;
+        *) printf 'libcallseal_ffi.so' ;;
     esac
 }
 
-# Builds the release library and the generator in one cargo command (built
+# The shipping shared library cargo builds for the host (release, default
+# features: no fixed-randomness functions).
+ffi_library() {
+    printf '%s/release/%s' "$CALLSEAL_TARGET" "$(ffi_library_name)"
+}
+
+# Where the conformance build of the library is kept (a copy: target/debug
+# is shared with every other cargo command of the workspace).
+CALLSEAL_CONFORMANCE_LIB_DIR="$CALLSEAL_MOBILE_BUILD/conformance-lib"
+export CALLSEAL_CONFORMANCE_LIB_DIR
+
+# The conformance build of the library, once build_ffi_conformance ran.
+ffi_conformance_library() {
+    printf '%s/%s' "$CALLSEAL_CONFORMANCE_LIB_DIR" "$(ffi_library_name)"
+}
+
+# Builds the shipping library and the generator in one cargo command (built
 # separately, uniffi would be compiled twice with different features).
 build_ffi() {
     local locked
@@ -42,13 +58,62 @@ build_ffi() {
     cargo build --release $locked -p callseal-ffi -p uniffi-bindgen
 }
 
-# generate_bindings LANGUAGE OUT_DIR — UniFFI library mode.
+# Builds the library with the Cargo feature `conformance` (the
+# fixed-randomness functions the conformance replays need) and copies it to
+# CALLSEAL_CONFORMANCE_LIB_DIR. It uses the dev profile, whose dependencies
+# the workspace optimizes anyway and which `cargo test` keeps warm: only
+# callseal-core and callseal-ffi compile (incrementally), and switching
+# features never invalidates the release build of the shipping library
+# (a cdylib's file name carries no feature hash, so building both in one
+# profile would rebuild callseal-ffi on every switch).
+build_ffi_conformance() {
+    local locked
+    locked="$(cargo_locked_flag)"
+    # shellcheck disable=SC2086  # $locked is empty or one flag
+    cargo build $locked -p callseal-ffi --features conformance || return 1
+    mkdir -p "$CALLSEAL_CONFORMANCE_LIB_DIR"
+    cp "$CALLSEAL_TARGET/debug/$(ffi_library_name)" "$CALLSEAL_CONFORMANCE_LIB_DIR/" || return 1
+}
+
+# The names only a conformance build exports (case-insensitive): the
+# fixed-randomness functions and error_codes.
+CONFORMANCE_ONLY_PATTERN='scripted|error_codes|errorCodes'
+
+# check_shipping FILE... — fails (and names them) if a shipping artifact
+# (the library's exported symbols, generated bindings) holds a
+# conformance-only name.
+check_shipping() {
+    local f found=0 hits
+    for f in "$@"; do
+        if [[ ! -s "$f" ]]; then
+            warn "$f: missing"
+            found=1
+            continue
+        fi
+        case "$f" in
+            *.so | *.dylib) have nm || { warn "nm (binutils) is needed to check $f"; return 1; } ;;
+        esac
+        case "$f" in
+            *.so) hits="$(nm -D --defined-only "$f" | grep -Eic "$CONFORMANCE_ONLY_PATTERN" || true)" ;;
+            *.dylib) hits="$(nm -gU "$f" | grep -Eic "$CONFORMANCE_ONLY_PATTERN" || true)" ;;
+            *) hits="$(grep -Eic "$CONFORMANCE_ONLY_PATTERN" "$f" || true)" ;;
+        esac
+        if [[ "${hits:-0}" != "0" ]]; then
+            warn "$f: $hits conformance-only names in a shipping artifact"
+            found=1
+        fi
+    done
+    ((found == 0))
+}
+
+# generate_bindings LANGUAGE OUT_DIR [LIBRARY] — UniFFI library mode, from
+# the shipping library unless LIBRARY is given.
 generate_bindings() {
-    local language="$1" out="$2"
+    local language="$1" out="$2" library="${3:-$(ffi_library)}"
     rm -rf "$out"
     mkdir -p "$out"
     "$CALLSEAL_TARGET/release/uniffi-bindgen" generate \
-        --library "$(ffi_library)" \
+        --library "$library" \
         --language "$language" --out-dir "$out" --no-format
 }
 

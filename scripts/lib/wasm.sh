@@ -8,12 +8,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WASM_DIR="$CALLSEAL_ROOT/wasm"
 WASM_PKG="$WASM_DIR/pkg"
+# The conformance-only build (Cargo feature `conformance`), never shipped.
+WASM_PKG_CONFORMANCE="$WASM_DIR/pkg-conformance"
 WASM_TARGET=wasm32-unknown-unknown
 # wasm-bindgen's CLI must be exactly the version of the wasm-bindgen crate.
 WASM_BINDGEN_VERSION=0.2.130
 # The target dir cargo uses: $CARGO_TARGET_DIR when set, else <repo>/target.
 WASM_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CALLSEAL_ROOT/target}"
-export WASM_DIR WASM_PKG WASM_TARGET WASM_BINDGEN_VERSION WASM_CARGO_TARGET_DIR
+export WASM_DIR WASM_PKG WASM_PKG_CONFORMANCE WASM_TARGET WASM_BINDGEN_VERSION WASM_CARGO_TARGET_DIR
 
 # The wasm build only: SIMD128 (Chromium, Firefox, Safari and Node all run
 # it) speeds the software AES and GHASH up. Host builds are untouched.
@@ -97,8 +99,42 @@ ensure_chromium() {
     [[ -x "$CHROMIUM_BIN" && -x "$CHROMEDRIVER" ]]
 }
 
+# cargo build -p callseal-wasm --release for wasm32, plus any extra cargo
+# arguments (`--features conformance`). The module is linked with fat LTO and
+# one codegen unit: whole-program dead-code elimination keeps the package
+# under its size budget now that calls carry ML-KEM-768 (about 538 KB
+# gzipped without LTO, 498 KB with it; about 11 s more to compile
+# callseal-core and the wrapper on 2 cores). MLS (handshakes, a few per minute) is built for size; the
+# media path (callseal-core's SFrame, the AEADs) keeps opt-level 3. Both
+# builds pass the same flags, so the conformance build reuses every
+# dependency and recompiles only callseal-core and the wrapper.
+wasm_cargo_build() {
+    local size_opt=(--config 'profile.release.lto="fat"' --config 'profile.release.codegen-units=1') pkg
+    for pkg in mls-rs mls-rs-core mls-rs-codec mls-rs-crypto-rustcrypto mls-rs-crypto-hpke mls-rs-crypto-traits; do
+        size_opt+=(--config "profile.release.package.\"$pkg\".opt-level=\"s\"")
+    done
+    log "cargo build -p callseal-wasm --release --target $WASM_TARGET $* (RUSTFLAGS: $CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS)"
+    cargo build -p callseal-wasm --release --target "$WASM_TARGET" "${wasm_locked[@]}" "${size_opt[@]}" "$@"
+}
+
+# errors.js of a package in $1: the error class is the one the glue imports
+# (a wasm-bindgen snippet), so `instanceof CallsealError` holds for every
+# error thrown.
+write_errors_entry() {
+    local out="$1" snippet
+    snippet="$(cd "$out" && find snippets -path '*/js/errors.js' | head -n 1)"
+    [[ -n "$snippet" ]] || die "wasm-bindgen emitted no errors.js snippet"
+    printf "export { CallsealError } from './%s';\n" "$snippet" >"$out/errors.js"
+}
+
 # The built package must exist (scripts/build-wasm makes it).
 require_wasm_pkg() {
     [[ -f "$WASM_PKG/package.json" && -f "$WASM_PKG/callseal_bg.wasm" ]] ||
         die "wasm/pkg is not built: run scripts/build-wasm first"
+}
+
+# The conformance build must exist (scripts/build-wasm --conformance).
+require_wasm_pkg_conformance() {
+    [[ -f "$WASM_PKG_CONFORMANCE/package.json" && -f "$WASM_PKG_CONFORMANCE/callseal_bg.wasm" ]] ||
+        die "wasm/pkg-conformance is not built: run scripts/build-wasm --conformance first"
 }

@@ -1,5 +1,5 @@
 // The demo page: two participants side by side (see loopback.js).
-import { connect, handshake, hangUp, participant, received } from './loopback.js';
+import { connect, handshake, hangUp, participant, received, rekey } from './loopback.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const sides = { alice: $('#alice'), bob: $('#bob') };
@@ -18,6 +18,7 @@ function show(name, status) {
   $('.indicator', el).dataset.indicator = indicator;
   $('.label', el).textContent = LABELS[indicator];
   $('.code', el).textContent = (status && status.securityCode) || '—';
+  $('.epoch', el).textContent = status ? status.epoch : '—';
   $('.verify', el).disabled = !status || status.state !== 'encrypted';
 }
 
@@ -54,7 +55,7 @@ async function start() {
   const mitm = $('#mitm').checked;
   const alice = await participant('alice');
   const bob = await participant('bob');
-  call = { alice, bob, mitm };
+  call = { alice, bob, mitm, rekeys: 0 };
   const statuses = await handshake(alice, bob, { mitm, log: logRelay });
   show('alice', statuses.alice);
   show('bob', statuses.bob);
@@ -64,6 +65,8 @@ async function start() {
   await connect(alice, bob);
   timer = setInterval(refresh, 500);
   $('#hangup').disabled = false;
+  // The relay in the middle does not relay rekeys; a direct call does.
+  $('#rekey').disabled = mitm;
   document.body.dataset.call = mitm ? 'mitm' : 'direct';
 }
 
@@ -75,6 +78,7 @@ function stop() {
   show('bob', null);
   $('#start').disabled = false;
   $('#hangup').disabled = true;
+  $('#rekey').disabled = true;
   $('#verdict').textContent = 'Press “Start call”.';
   $('#verdict').className = 'verdict';
   delete document.body.dataset.call;
@@ -91,6 +95,23 @@ $('#start').addEventListener('click', () => start().catch((err) => {
   $('#verdict').className = 'verdict bad';
 }));
 $('#hangup').addEventListener('click', stop);
+$('#rekey').addEventListener('click', async () => {
+  if (!call || call.mitm) return;
+  $('#rekey').disabled = true;
+  try {
+    // Alternate the offerer: either side may start a rekey.
+    const [offerer, answerer] = call.rekeys % 2 ? [call.bob, call.alice] : [call.alice, call.bob];
+    const statuses = await rekey(offerer, answerer, { log: logRelay });
+    call.rekeys += 1;
+    show('alice', statuses.alice);
+    show('bob', statuses.bob);
+  } catch (err) {
+    $('#verdict').textContent = `Error: ${err.code || ''} ${err.message}`;
+    $('#verdict').className = 'verdict bad';
+  } finally {
+    if (call) $('#rekey').disabled = false;
+  }
+});
 
 // For the browser tests: what the page shows and what the peers decoded.
 window.demo = {

@@ -1,9 +1,9 @@
 // Two participants in one page, connected by two RTCPeerConnections, with
 // the callseal transform worker on every sender and receiver. The 1:1 call
-// handshake runs over an in-page relay that is not trusted: in MITM mode it
-// runs its own handshake with each side (as "bob" towards Alice and as
-// "alice" towards Bob), so each side's code differs and the media that
-// flows directly between the peers no longer decrypts.
+// (handshake and in-call rekeys) runs over an in-page relay that is not
+// trusted: in MITM mode it runs its own handshake with each side (as "bob"
+// towards Alice and as "alice" towards Bob), so each side's code differs and
+// the media that flows directly between the peers no longer decrypts.
 //
 // Used by the demo page and by the browser tests.
 import init, { CallSession, IdentityKeyPair, IdentityStore } from '../pkg/index.js';
@@ -27,7 +27,7 @@ export async function handshake(alice, bob, { mitm = false, suite = 4, log = () 
     return message;
   };
   if (!mitm) {
-    const commit = await alice.e2ee.startCall({ uid: 'alice', suite });
+    const commit = await alice.e2ee.startCall({ uid: 'alice', peerUid: 'bob', suite });
     const response = await bob.e2ee.answerCall({ uid: 'bob', commit: send('alice', 'bob', commit.message) });
     const reveal = await alice.e2ee.handleSignal(send('bob', 'alice', response.message));
     const confirm = await bob.e2ee.handleSignal(send('alice', 'bob', reveal.message));
@@ -38,20 +38,42 @@ export async function handshake(alice, bob, { mitm = false, suite = 4, log = () 
   await init();
   const mallory = IdentityKeyPair.generate();
   const store = IdentityStore.memory();
-  const commit = await alice.e2ee.startCall({ uid: 'alice', suite });
+  const commit = await alice.e2ee.startCall({ uid: 'alice', peerUid: 'bob', suite });
   log('alice', 'relay', commit.message);
+  // Mallory answers Alice's call as "bob" (Alice has not pinned Bob's key)
+  // and calls Bob as "alice".
   const toAlice = CallSession.respond(mallory, 'bob', commit.message);
-  const toBob = CallSession.initiate(mallory, 'alice', suite);
+  const toBob = CallSession.initiate(mallory, 'alice', 'bob', { suite });
   const response = await bob.e2ee.answerCall({ uid: 'bob', commit: send('relay', 'bob', toBob.message) });
   const reveal = await alice.e2ee.handleSignal(send('relay', 'alice', toAlice.message));
-  const revealToBob = toBob.session.handle(response.message, store);
+  const revealToBob = toBob.session.handle(response.message, store).reply;
   const confirm = await bob.e2ee.handleSignal(send('relay', 'bob', revealToBob));
   toBob.session.handle(confirm.message, store);
-  const confirmToAlice = toAlice.session.handle(reveal.message, store);
+  const confirmToAlice = toAlice.session.handle(reveal.message, store).reply;
   const done = await alice.e2ee.handleSignal(send('relay', 'alice', confirmToAlice));
   const relayCodes = { alice: toAlice.session.securityCode, bob: toBob.session.securityCode };
   for (const o of [toAlice.session, toBob.session, mallory, store]) o.free();
   return { alice: done.status, bob: confirm.status, relayCodes };
+}
+
+/**
+ * An in-call rekey over the relay, `offerer` first: fresh keys both ways
+ * (PROTOCOL.md §3.9), installed in each side's worker between two frames.
+ * Resolves to both statuses (`epoch`, ...).
+ */
+export async function rekey(offerer, answerer, { log = () => {} } = {}) {
+  const send = (from, to, message) => {
+    log(from.name, to.name, message);
+    return message;
+  };
+  const offer = await offerer.e2ee.rekeyCall();
+  const answer = await answerer.e2ee.handleSignal(send(offerer, answerer, offer.message));
+  const done = await offerer.e2ee.handleSignal(send(answerer, offerer, answer.message));
+  const last = await answerer.e2ee.handleSignal(send(offerer, answerer, done.message));
+  for (const step of [answer, done, last]) {
+    if (step.ignored) throw new Error(`rekey message ignored: ${step.ignored}`);
+  }
+  return { [offerer.name]: done.status, [answerer.name]: last.status };
 }
 
 /**

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'unknown-key-id'
   | 'key-exhausted'
   | 'protocol-violation'
+  | 'wrong-peer'
   | 'policy-forbids'
   | 'feature-unavailable'
   | 'storage'

@@ -9,6 +9,7 @@ export {
   IdentityStore,
   MediaReceiver,
   MediaSender,
+  MediaUpdate,
   MeetingClient,
   MeetingSession,
   MemberKeyStore,

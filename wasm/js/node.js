@@ -13,6 +13,7 @@ export {
   IdentityStore,
   MediaReceiver,
   MediaSender,
+  MediaUpdate,
   MeetingClient,
   MeetingSession,
   MemberKeyStore,

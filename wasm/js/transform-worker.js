@@ -5,8 +5,10 @@
 // protocol); it serves both `RTCRtpScriptTransform` (the `rtctransform`
 // event) and the older `createEncodedStreams()` (streams posted to it).
 //
-// Keys come from the main thread, or from a 1:1 call handshake the worker
-// runs itself (so call keys never leave the WebAssembly instance). A new key
+// Keys come from the main thread, or from a 1:1 call the worker runs itself:
+// the CallSession, its MediaSender and MediaReceiver and every MediaUpdate of
+// an in-call rekey live here, so call keys never leave this WebAssembly
+// instance (the main thread only relays the signalling messages). A new key
 // is installed between two frames (the worker handles one message or one
 // frame at a time), so no frame is dropped for it; receivers keep older keys
 // for frames still in flight. A frame is never sent in clear: without a key
@@ -27,6 +29,10 @@ let session = null;
 let identity = null;
 let store = null;
 let mediaTaken = false;
+// The call's own sender and receiver (from takeMedia), which its rekeys
+// update; null once setSenderKey replaced the sender.
+let callSender = null;
+let callReceiver = null;
 
 const stats = {
   encrypted: 0,
@@ -38,6 +44,9 @@ const stats = {
   encryptedByCodec: {},
   decryptedByCodec: {},
   decryptedByKind: { audio: 0, video: 0 },
+  decryptFailuresByKind: { audio: 0, video: 0 },
+  ignoredSignals: {},
+  rekeys: 0,
 };
 
 function countFailure(err) {
@@ -103,6 +112,7 @@ function decryptTransform() {
       controller.enqueue(frame);
     } catch (err) {
       stats.decryptFailures += 1;
+      stats.decryptFailuresByKind[kindOf(frame)] += 1;
       countFailure(err);
     }
   };
@@ -129,6 +139,8 @@ function status() {
     securityCode: session.securityCode,
     peerStatus: session.peerStatus,
     peerUid: session.peerUid,
+    epoch: session.epoch,
+    rekeyPending: session.rekeyPending,
   };
 }
 
@@ -149,9 +161,31 @@ function takeCallMedia() {
   if (session && !mediaTaken && (session.state === 'encrypted' || session.state === 'verified')) {
     const media = session.takeMedia();
     mediaTaken = true;
-    sender = replace(sender, media.sender);
-    receiver = replace(receiver, media.receiver);
+    sender = callSender = replace(sender, media.sender);
+    receiver = callReceiver = replace(receiver, media.receiver);
   }
+}
+
+// A rekey step's new keys, into the call's receiver, then its sender (the
+// order MediaUpdate.apply uses); the update's keys are wiped on free.
+function applyUpdate(update) {
+  try {
+    if (callReceiver && receiver === callReceiver) update.applyToReceiver(receiver);
+    if (callSender && sender === callSender) update.applyToSender(sender);
+    stats.rekeys += 1;
+  } finally {
+    update.free();
+  }
+}
+
+function newCall(start) {
+  session = replace(session, start.session);
+  mediaTaken = false;
+  return { message: start.message, status: status() };
+}
+
+function noCall() {
+  return Object.assign(new Error('no call in progress'), { code: 'protocol-violation' });
 }
 
 const ops = {
@@ -164,6 +198,7 @@ const ops = {
   },
   setSenderKey({ suite, kid, baseKey }) {
     sender = replace(sender, new MediaSender(suite, kid, baseKey));
+    callSender = null;
     return { ok: true };
   },
   addReceiverKey({ kid, suite, baseKey }) {
@@ -174,35 +209,41 @@ const ops = {
   removeReceiverKey({ kid }) {
     return { removed: receiver ? receiver.removeKey(kid) : false };
   },
-  startCall({ uid, suite, identitySecret }) {
+  startCall({ uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret }) {
     ensureIdentity(identitySecret);
-    const start = CallSession.initiate(identity, uid, suite);
-    session = replace(session, start.session);
-    mediaTaken = false;
-    return { message: start.message, status: status() };
+    const options = { suite, allowShortTags, rekeyEveryMs, peerIdentity };
+    return newCall(CallSession.initiate(identity, uid, peerUid, options));
   },
-  answerCall({ uid, commit, identitySecret }) {
+  answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret }) {
     ensureIdentity(identitySecret);
-    const start = CallSession.respond(identity, uid, commit);
-    session = replace(session, start.session);
-    mediaTaken = false;
-    return { message: start.message, status: status() };
+    const options = { allowShortTags, rekeyEveryMs, expectedPeerUid, expectedPeerIdentity };
+    return newCall(CallSession.respond(identity, uid, commit, options));
   },
   handleSignal({ message }) {
-    if (!session) throw Object.assign(new Error('no call in progress'), { code: 'protocol-violation' });
-    const reply = session.handle(message, store);
+    if (!session) throw noCall();
+    const { reply, media, ignored } = session.handle(message, store);
     takeCallMedia();
-    return { message: reply, status: status() };
+    if (media) applyUpdate(media);
+    if (ignored) bump(stats.ignoredSignals, ignored);
+    return { message: reply, status: status(), ignored };
+  },
+  rekeyCall() {
+    if (!session) throw noCall();
+    return { message: session.rekey(), status: status() };
+  },
+  rekeyDue() {
+    // The worker's own monotonic clock: the session only compares times it saw.
+    return { due: session ? session.rekeyDue(performance.now()) : false };
   },
   markVerified() {
-    if (!session) throw Object.assign(new Error('no call in progress'), { code: 'protocol-violation' });
+    if (!session) throw noCall();
     session.markVerified(store);
     return { status: status() };
   },
   callStatus() {
     return { status: status() };
   },
-  rekey() {
+  ratchet() {
     if (!sender) throw Object.assign(new Error('no sender key'), { code: 'protocol-violation' });
     sender.ratchet();
     return { kid: sender.kid };

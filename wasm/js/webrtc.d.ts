@@ -1,4 +1,4 @@
-import type { CallState, Indicator, PeerStatus } from './callseal.js';
+import type { CallState, Ignored, Indicator, PeerStatus } from './callseal.js';
 
 /** Whether this browser has RTCRtpScriptTransform. */
 export declare function hasScriptTransform(): boolean;
@@ -10,12 +10,44 @@ export interface CallStatus {
   securityCode: string | null;
   peerStatus: PeerStatus | null;
   peerUid: string | null;
+  /** 0 after the handshake, n after rekey n. */
+  epoch: number;
+  /** Whether this side's rekey offer waits for its answer. */
+  rekeyPending: boolean;
 }
 
-/** A handshake step: the message to send to the peer (or null) and the status. */
+/** A signalling step: the message to send to the peer (or null) and the status. */
 export interface CallStep {
   message: Uint8Array | null;
   status: CallStatus | null;
+}
+
+/** What `handleSignal` gave: also why a message changed nothing, if it did not. */
+export interface SignalStep extends CallStep {
+  ignored: Ignored | null;
+}
+
+/** `startCall`'s options (CallSession.initiate's, plus the identity). */
+export interface StartCallOptions {
+  uid: string;
+  peerUid: string;
+  suite?: number;
+  allowShortTags?: boolean;
+  rekeyEveryMs?: number;
+  peerIdentity?: Uint8Array;
+  /** The 32-byte identity secret (default: a new identity for this worker). */
+  identitySecret?: Uint8Array;
+}
+
+/** `answerCall`'s options (CallSession.respond's, plus the identity). */
+export interface AnswerCallOptions {
+  uid: string;
+  commit: Uint8Array;
+  expectedPeerUid?: string;
+  expectedPeerIdentity?: Uint8Array;
+  allowShortTags?: boolean;
+  rekeyEveryMs?: number;
+  identitySecret?: Uint8Array;
 }
 
 /** A key for `setSenderKey` / `addReceiverKey`. */
@@ -37,6 +69,11 @@ export interface TransformStats {
   encryptedByCodec: Record<string, number>;
   decryptedByCodec: Record<string, number>;
   decryptedByKind: { audio: number; video: number };
+  decryptFailuresByKind: { audio: number; video: number };
+  /** Signalling messages the call ignored, by reason. */
+  ignoredSignals: Partial<Record<Ignored, number>>;
+  /** Rekey steps whose keys were installed. */
+  rekeys: number;
 }
 
 export interface E2eeWorkerOptions {
@@ -60,12 +97,14 @@ export declare class E2eeWorker {
   setSenderKey(key: FrameKey): Promise<{ ok: true }>;
   addReceiverKey(key: FrameKey): Promise<{ ok: true }>;
   removeReceiverKey(kid: bigint | number): Promise<boolean>;
-  startCall(options: { uid: string; suite?: number; identitySecret?: Uint8Array }): Promise<CallStep>;
-  answerCall(options: { uid: string; commit: Uint8Array; identitySecret?: Uint8Array }): Promise<CallStep>;
-  handleSignal(message: Uint8Array): Promise<CallStep>;
+  startCall(options: StartCallOptions): Promise<CallStep>;
+  answerCall(options: AnswerCallOptions): Promise<CallStep>;
+  handleSignal(message: Uint8Array): Promise<SignalStep>;
+  rekeyCall(): Promise<CallStep>;
+  rekeyDue(): Promise<boolean>;
   markVerified(): Promise<{ status: CallStatus }>;
   callStatus(): Promise<CallStatus | null>;
-  rekey(): Promise<{ kid: bigint }>;
+  ratchet(): Promise<{ kid: bigint }>;
   stats(): Promise<TransformStats>;
   terminate(): void;
 }

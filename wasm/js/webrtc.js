@@ -1,8 +1,9 @@
 // Main-thread helper for end-to-end encrypted WebRTC with callseal: starts
 // the transform worker, attaches it to RTCRtpSenders and RTCRtpReceivers
 // (RTCRtpScriptTransform where the browser has it, createEncodedStreams()
-// otherwise), hands it keys, runs the 1:1 call handshake in it and reads
-// its counters.
+// otherwise), hands it keys, runs the 1:1 call in it (handshake and in-call
+// rekeys: the session and the call's keys stay in the worker, this side only
+// relays the signalling) and reads its counters.
 import { CallsealError } from './errors.js';
 
 /** Whether this browser has RTCRtpScriptTransform. */
@@ -121,23 +122,50 @@ export class E2eeWorker {
     return (await this.#request('removeReceiverKey', { kid })).removed;
   }
 
-  /** Starts a 1:1 call: resolves to `{ message, status }`; send `message` to the peer. */
-  startCall({ uid, suite = 4, identitySecret } = {}) {
-    return this.#request('startCall', { uid, suite, identitySecret });
-  }
-
-  /** Answers a call's first message: resolves to `{ message, status }`. */
-  answerCall({ uid, commit, identitySecret } = {}) {
-    return this.#request('answerCall', { uid, commit, identitySecret });
+  /**
+   * Calls `peerUid` (CallSession.initiate's options: `suite`, default 4,
+   * `allowShortTags`, `rekeyEveryMs`, `peerIdentity`): resolves to
+   * `{ message, status }`; send `message` to the peer.
+   */
+  startCall({ uid, peerUid, suite = 4, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret } = {}) {
+    return this.#request('startCall', { uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret });
   }
 
   /**
-   * Handles a handshake message from the peer: resolves to `{ message, status }`
-   * (`message` is null when there is nothing to send). Once the call is
-   * established, its keys encrypt and decrypt the media.
+   * Answers a call's first message (CallSession.respond's options:
+   * `expectedPeerUid`, `expectedPeerIdentity`, `allowShortTags`,
+   * `rekeyEveryMs`): resolves to `{ message, status }`.
+   */
+  answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret } = {}) {
+    return this.#request('answerCall', {
+      uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret,
+    });
+  }
+
+  /**
+   * Handles a signalling message from the peer (handshake or rekey):
+   * resolves to `{ message, status, ignored }` (`message` is null when there
+   * is nothing to send; `ignored` says why a message changed nothing). Once
+   * the call is established, its keys encrypt and decrypt the media, and the
+   * new keys of each rekey step are installed in the worker between two
+   * frames.
    */
   handleSignal(message) {
     return this.#request('handleSignal', { message });
+  }
+
+  /**
+   * Starts an in-call rekey: resolves to `{ message, status }`; send
+   * `message` (the RekeyOffer) to the peer and pass its answer to
+   * `handleSignal`. Call it when `rekeyDue()` says so, or on demand.
+   */
+  rekeyCall() {
+    return this.#request('rekeyCall');
+  }
+
+  /** Whether the call's periodic rekey is due (the worker's clock; `rekeyEveryMs`). */
+  async rekeyDue() {
+    return (await this.#request('rekeyDue')).due;
   }
 
   /** The users compared the codes and they matched. */
@@ -145,14 +173,14 @@ export class E2eeWorker {
     return this.#request('markVerified');
   }
 
-  /** `{ state, indicator, securityCode, peerStatus, peerUid }` or null. */
+  /** `{ state, indicator, securityCode, peerStatus, peerUid, epoch, rekeyPending }` or null. */
   async callStatus() {
     return (await this.#request('callStatus')).status;
   }
 
-  /** Ratchets the call's sending key one step (the peer follows). */
-  rekey() {
-    return this.#request('rekey');
+  /** Ratchets the sending key one step (a call's key; the peer follows from the key id). */
+  ratchet() {
+    return this.#request('ratchet');
   }
 
   /** The worker's counters: frames encrypted, decrypted, failures by code. */

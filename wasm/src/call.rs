@@ -1,15 +1,20 @@
-//! `IdentityKeyPair`, `IdentityStore` and `CallSession`: the 1:1 call
-//! handshake, its security code and its media keys.
+//! `IdentityKeyPair`, `IdentityStore`, `CallSession` and `MediaUpdate`: the
+//! 1:1 call (PROTOCOL.md §3, version 2): the handshake with its intended
+//! peer, the security code, the media keys and the in-call rekeys.
 
-use callseal_core::call::{CallSession as CoreSession, CallState, Indicator};
+use callseal_core::call::{
+    CallConfig, CallSession as CoreSession, CallState, ExpectedPeer, Handled, Indicator,
+    MediaUpdate as CoreUpdate,
+};
 use callseal_core::identity::PeerStatus;
 use callseal_core::identity::{
-    Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy, ScriptedEntropy,
+    Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy,
 };
+use callseal_core::policy::CallDecision;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::convert;
+use crate::convert::{self, Options};
 use crate::error::{Failure, guard};
 use crate::media::{MediaReceiver, MediaSender};
 
@@ -20,6 +25,55 @@ export interface CallStart {
   session: CallSession;
   /** The message to send to the peer (Commit or Response). */
   message: Uint8Array;
+}
+
+/** The caller's settings (`CallSession.initiate`). */
+export interface CallOptions {
+  /** The SFrame suite of the call's media, 1–8 (default 4, AES-128-GCM). */
+  suite?: number;
+  /** Allow the 32-bit-tag suites 3 and 8 (default false: `invalid-argument`). */
+  allowShortTags?: boolean;
+  /** How long an epoch lasts before `rekeyDue` says so, in ms (default 600000; 0: never). */
+  rekeyEveryMs?: number;
+  /** The callee's 32-byte identity public key, if known: anyone else answering is refused (`wrong-peer`). */
+  peerIdentity?: Uint8Array;
+}
+
+/** The callee's settings (`CallSession.respond`); the suite is the Commit's. */
+export interface RespondOptions {
+  /** Allow a Commit with a 32-bit-tag suite (3, 8); default false: `invalid-argument`. */
+  allowShortTags?: boolean;
+  /** How long an epoch lasts before `rekeyDue` says so, in ms (default 600000; 0: never). */
+  rekeyEveryMs?: number;
+  /** The caller the app expects: a Commit from anyone else is refused (`wrong-peer`). */
+  expectedPeerUid?: string;
+  /** The expected caller's 32-byte identity public key (needs `expectedPeerUid`). */
+  expectedPeerIdentity?: Uint8Array;
+}
+
+/**
+ * Why `handle` changed nothing: a message of another session, a repeat (its
+ * earlier reply comes again), a handshake message after the handshake, a
+ * malformed message, a rekey message with a bad MAC or a stale epoch, or the
+ * responder's rekey offer that crossed the initiator's.
+ */
+export type Ignored =
+  | "other-session"
+  | "repeat"
+  | "handshake"
+  | "malformed"
+  | "bad-mac"
+  | "stale"
+  | "rekey-collision";
+
+/** What `CallSession.handle` gave for one received message. */
+export interface Handled {
+  /** The message to send to the peer, or null. */
+  reply: Uint8Array | null;
+  /** New media keys to apply to this call's sender and receiver (in order), or null. */
+  media: MediaUpdate | null;
+  /** Why the message changed nothing, or null. */
+  ignored: Ignored | null;
 }
 
 /** The media keys of an established call. */
@@ -78,10 +132,12 @@ impl IdentityKeyPair {
         self.inner.public_key().to_vec()
     }
 
-    /// The 32-byte secret, to store it (keep it secret).
+    /// The 32-byte secret, to store it (keep it secret). The returned
+    /// `Uint8Array` is a copy made from a buffer that callseal wipes on
+    /// return: it is the caller's to wipe (`secret.fill(0)`) once stored.
     #[wasm_bindgen(js_name = toBytes)]
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.inner.to_bytes().to_vec()
+    pub fn to_bytes(&self) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(&self.inner.to_bytes()[..])
     }
 }
 
@@ -103,16 +159,156 @@ impl IdentityStore {
     }
 }
 
-/// One side of a 1:1 call handshake.
+/// One side of a 1:1 call: the handshake, then the in-call rekeys.
 ///
-/// In JavaScript: `CallSession.initiate(identity, uid, suite)` and
-/// `CallSession.respond(identity, uid, commit)` return `{ session, message }`;
-/// then `handle(message, store)` for each message received, `state`,
-/// `indicator`, `securityCode`, `peerStatus`, `peerUid`,
-/// `markVerified(store)`, `takeMedia()`.
+/// In JavaScript: `CallSession.initiate(identity, uid, peerUid, options?)`
+/// and `CallSession.respond(identity, uid, commit, options?)` return
+/// `{ session, message }`; then `handle(message, store)` for each message
+/// received (`{ reply, media, ignored }`), `rekey()`, `rekeyDue(nowMs)`,
+/// `epoch`, `rekeyPending`, `state`, `indicator`, `securityCode`,
+/// `peerStatus`, `peerUid`, `peerIdentity`, `markVerified(store)`,
+/// `takeMedia()`, `checkFeature(feature)`.
 #[wasm_bindgen]
 pub struct CallSession {
     inner: CoreSession,
+}
+
+/// New media keys from a rekey step, for the `MediaSender` and
+/// `MediaReceiver` of this call's `takeMedia()`.
+///
+/// Apply every update `handle` returns, in order: `apply(sender, receiver)`,
+/// or `applyToSender(sender)` and `applyToReceiver(receiver)` where they are
+/// used apart. Each half applies once; applying it again does nothing. The
+/// keys stay inside WebAssembly, and are wiped once applied (or on `free()`).
+///
+/// In JavaScript: `apply(sender, receiver)`, `applyToSender(sender)`,
+/// `applyToReceiver(receiver)`, `epoch`, `changesSender`, `changesReceiver`.
+#[wasm_bindgen]
+pub struct MediaUpdate {
+    inner: CoreUpdate,
+}
+
+#[wasm_bindgen]
+impl MediaUpdate {
+    /// Applies both halves: the receiver follows the peer's new keys (and
+    /// forgets the older ones the peer no longer sends under), the sender
+    /// switches to this side's new keys, if the update does.
+    pub fn apply(
+        &mut self,
+        sender: &mut MediaSender,
+        receiver: &mut MediaReceiver,
+    ) -> Result<(), Failure> {
+        guard(|| {
+            self.inner.apply_to_receiver(receiver.core_mut())?;
+            Ok(self.inner.apply_to_sender(sender.core_mut())?)
+        })
+    }
+
+    /// Switches `sender` to the new epoch's key, if the update does.
+    #[wasm_bindgen(js_name = applyToSender)]
+    pub fn apply_to_sender(&mut self, sender: &mut MediaSender) -> Result<(), Failure> {
+        guard(|| Ok(self.inner.apply_to_sender(sender.core_mut())?))
+    }
+
+    /// Makes `receiver` follow the peer's new key and forget the older ones
+    /// the peer no longer sends under, if the update does.
+    #[wasm_bindgen(js_name = applyToReceiver)]
+    pub fn apply_to_receiver(&mut self, receiver: &mut MediaReceiver) -> Result<(), Failure> {
+        guard(|| Ok(self.inner.apply_to_receiver(receiver.core_mut())?))
+    }
+
+    /// The epoch these keys belong to.
+    #[wasm_bindgen(getter)]
+    pub fn epoch(&self) -> u32 {
+        self.inner.epoch()
+    }
+
+    /// Whether the update (still) switches the sender.
+    #[wasm_bindgen(getter = changesSender)]
+    pub fn changes_sender(&self) -> bool {
+        self.inner.changes_sender()
+    }
+
+    /// Whether the update (still) changes the receiver.
+    #[wasm_bindgen(getter = changesReceiver)]
+    pub fn changes_receiver(&self) -> bool {
+        self.inner.changes_receiver()
+    }
+}
+
+/// The option names of `initiate` and `respond`.
+const INITIATE_OPTIONS: &[&str] = &["suite", "allowShortTags", "rekeyEveryMs", "peerIdentity"];
+const RESPOND_OPTIONS: &[&str] = &[
+    "allowShortTags",
+    "rekeyEveryMs",
+    "expectedPeerUid",
+    "expectedPeerIdentity",
+];
+
+/// The settings shared by both sides.
+fn config(options: &Options) -> Result<CallConfig, Failure> {
+    let mut config = CallConfig::default();
+    if let Some(allow) = options.bool("allowShortTags")? {
+        config.allow_short_tags = allow;
+    }
+    if let Some(ms) = options.u64("rekeyEveryMs")? {
+        config.rekey_every_ms = ms;
+    }
+    Ok(config)
+}
+
+/// The initiator's expected peer and settings.
+pub(crate) fn initiation(
+    peer_uid: &str,
+    options: &JsValue,
+) -> Result<(ExpectedPeer, CallConfig), Failure> {
+    let options = Options::new(options, INITIATE_OPTIONS)?;
+    let mut config = config(&options)?;
+    if let Some(suite) = options.u64("suite")? {
+        let suite = u32::try_from(suite).map_err(|_| Failure::invalid("unknown cipher suite"))?;
+        config.suite = convert::suite(suite)?;
+    }
+    let mut peer = ExpectedPeer::new(peer_uid)?;
+    if let Some(key) = options.key32("peerIdentity")? {
+        peer = peer.with_identity(key);
+    }
+    Ok((peer, config))
+}
+
+/// The responder's expected caller (if any) and settings. `default_uid` is
+/// the caller a policy decision was made for: then `expectedPeerUid`, if
+/// given, must be it.
+pub(crate) fn response(
+    options: &JsValue,
+    default_uid: Option<&str>,
+) -> Result<(Option<ExpectedPeer>, CallConfig), Failure> {
+    let options = Options::new(options, RESPOND_OPTIONS)?;
+    let config = config(&options)?;
+    let key = options.key32("expectedPeerIdentity")?;
+    let uid = match (options.string("expectedPeerUid")?, default_uid) {
+        (Some(uid), Some(default)) if uid != default => {
+            return Err(Failure::invalid(
+                "options.expectedPeerUid differs from peerUid",
+            ));
+        }
+        (uid, default) => uid.or(default.map(str::to_owned)),
+    };
+    let expected = match (uid, key) {
+        (Some(uid), key) => {
+            let peer = ExpectedPeer::new(&uid)?;
+            Some(match key {
+                Some(key) => peer.with_identity(key),
+                None => peer,
+            })
+        }
+        (None, Some(_)) => {
+            return Err(Failure::invalid(
+                "expectedPeerIdentity needs expectedPeerUid",
+            ));
+        }
+        (None, None) => None,
+    };
+    Ok((expected, config))
 }
 
 fn start(result: (CoreSession, Vec<u8>)) -> Result<JsValue, Failure> {
@@ -126,52 +322,55 @@ fn start(result: (CoreSession, Vec<u8>)) -> Result<JsValue, Failure> {
     ])
 }
 
+/// `{ reply, media, ignored }` with nulls.
+fn handled(handled: Handled) -> Result<JsValue, Failure> {
+    convert::object(&[
+        (
+            "reply",
+            convert::or_null(
+                handled
+                    .reply
+                    .map(|r| js_sys::Uint8Array::from(r.as_slice())),
+            ),
+        ),
+        (
+            "media",
+            convert::or_null(handled.media.map(|inner| MediaUpdate { inner })),
+        ),
+        (
+            "ignored",
+            convert::or_null(handled.ignored.map(|i| i.as_str())),
+        ),
+    ])
+}
+
 #[wasm_bindgen]
 impl CallSession {
-    /// Starts a call as initiator.
+    /// Calls `peerUid` as initiator: returns the session and the Commit to
+    /// send. A Response from anyone but `peerUid` (or, with
+    /// `options.peerIdentity`, from another key) fails with `wrong-peer`.
     #[wasm_bindgen(unchecked_return_type = "CallStart")]
-    pub fn initiate(identity: &IdentityKeyPair, uid: &str, suite: u32) -> Result<JsValue, Failure> {
-        guard(|| Self::initiate_with(identity, uid, suite, &mut OsEntropy))
+    pub fn initiate(
+        identity: &IdentityKeyPair,
+        #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
+        #[wasm_bindgen(js_name = peerUid, unchecked_param_type = "string")] peer_uid: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: JsValue,
+    ) -> Result<JsValue, Failure> {
+        guard(|| Self::initiate_with(identity, &uid, &peer_uid, &options, &mut OsEntropy))
     }
 
-    /// Answers a received Commit as responder.
+    /// Answers a received Commit as responder `uid`: returns the session and
+    /// the Response to send. A Commit addressed to another user, or (with
+    /// `options.expectedPeerUid`) from another caller, fails with
+    /// `wrong-peer`. The media suite is the Commit's.
     #[wasm_bindgen(unchecked_return_type = "CallStart")]
     pub fn respond(
         identity: &IdentityKeyPair,
-        uid: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
         commit: &[u8],
+        #[wasm_bindgen(unchecked_optional_param_type = "RespondOptions")] options: JsValue,
     ) -> Result<JsValue, Failure> {
-        guard(|| Self::respond_with(identity, uid, commit, &mut OsEntropy))
-    }
-
-    /// `initiate` with fixed randomness (48 bytes: session id, ephemeral
-    /// key) — for conformance files only, never for a real call.
-    #[wasm_bindgen(js_name = initiateScripted, unchecked_return_type = "CallStart")]
-    pub fn initiate_scripted(
-        identity: &IdentityKeyPair,
-        uid: &str,
-        suite: u32,
-        entropy: &[u8],
-    ) -> Result<JsValue, Failure> {
-        guard(|| {
-            let mut entropy = ScriptedEntropy::new(entropy.to_vec());
-            Self::initiate_with(identity, uid, suite, &mut entropy)
-        })
-    }
-
-    /// `respond` with fixed randomness (32 bytes: ephemeral key) — for
-    /// conformance files only, never for a real call.
-    #[wasm_bindgen(js_name = respondScripted, unchecked_return_type = "CallStart")]
-    pub fn respond_scripted(
-        identity: &IdentityKeyPair,
-        uid: &str,
-        commit: &[u8],
-        entropy: &[u8],
-    ) -> Result<JsValue, Failure> {
-        guard(|| {
-            let mut entropy = ScriptedEntropy::new(entropy.to_vec());
-            Self::respond_with(identity, uid, commit, &mut entropy)
-        })
+        guard(|| Self::respond_with(identity, &uid, commit, &options, &mut OsEntropy))
     }
 
     /// Whether call `feature` (kebab-case) may run: a session is end-to-end
@@ -184,20 +383,51 @@ impl CallSession {
         })
     }
 
-    /// Processes one received message; returns the message to send, or
-    /// `null`. Any error fails the session for good.
-    #[wasm_bindgen(unchecked_return_type = "Uint8Array | null")]
+    /// Processes one received message: `{ reply, media, ignored }`. Send
+    /// `reply`, apply `media` to this call's sender and receiver, and
+    /// `ignored` says why nothing changed. While negotiating, an error fails
+    /// the session for good; once established, nothing received fails it.
+    #[wasm_bindgen(unchecked_return_type = "Handled")]
     pub fn handle(
         &mut self,
         message: &[u8],
         store: &mut IdentityStore,
     ) -> Result<JsValue, Failure> {
-        guard(|| {
-            let reply = self.inner.handle(message, &mut store.inner)?;
-            Ok(convert::or_null(
-                reply.map(|r| js_sys::Uint8Array::from(r.as_slice())),
-            ))
-        })
+        guard(|| handled(self.inner.handle(message, &mut store.inner)?))
+    }
+
+    /// Starts an in-call rekey: returns the RekeyOffer to send. While the
+    /// offer is unanswered it returns the same bytes again (to resend).
+    /// Call it when `rekeyDue(nowMs)` says so, on demand, or when a receiver
+    /// fell too far behind the sender's ratchet. `protocol-violation` before
+    /// the call is established.
+    pub fn rekey(&mut self) -> Result<Vec<u8>, Failure> {
+        guard(|| Ok(self.inner.rekey()?))
+    }
+
+    /// Whether a periodic rekey is due at `nowMs` (any monotonic clock in
+    /// milliseconds, e.g. `performance.now()`): `rekeyEveryMs` passed since
+    /// the epoch began, as first observed by this method, and no offer of
+    /// this side is pending.
+    #[wasm_bindgen(js_name = rekeyDue)]
+    pub fn rekey_due(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number | bigint")] now_ms: JsValue,
+    ) -> Result<bool, Failure> {
+        guard(|| Ok(self.inner.rekey_due(convert::millis(&now_ms, "nowMs")?)))
+    }
+
+    /// The current epoch: 0 after the handshake, `n` once rekey `n`
+    /// completed on this side.
+    #[wasm_bindgen(getter)]
+    pub fn epoch(&self) -> u32 {
+        self.inner.epoch()
+    }
+
+    /// Whether this side's rekey offer is waiting for its answer.
+    #[wasm_bindgen(getter = rekeyPending)]
+    pub fn rekey_pending(&self) -> bool {
+        self.inner.rekey_pending()
     }
 
     /// `negotiating`, `encrypted`, `verified` or `failed`.
@@ -242,11 +472,23 @@ impl CallSession {
         }))
     }
 
-    /// The peer's user id once known (authenticated once established);
-    /// else `null`.
+    /// The peer's user id once known (authenticated once established, and
+    /// then the one the app expected); else `null`.
     #[wasm_bindgen(getter = peerUid, unchecked_return_type = "string | null")]
     pub fn peer_uid(&self) -> JsValue {
         convert::or_null(self.inner.peer_uid())
+    }
+
+    /// The peer's 32-byte identity public key once known (authenticated
+    /// once established: pass it as `peerIdentity` to pin the next call);
+    /// else `null`.
+    #[wasm_bindgen(getter = peerIdentity, unchecked_return_type = "Uint8Array | null")]
+    pub fn peer_identity(&self) -> JsValue {
+        convert::or_null(
+            self.inner
+                .peer_identity()
+                .map(|k| js_sys::Uint8Array::from(&k[..])),
+        )
     }
 
     /// Records that the users compared the codes and they matched.
@@ -255,7 +497,8 @@ impl CallSession {
         guard(|| Ok(self.inner.mark_verified(&mut store.inner)?))
     }
 
-    /// Moves the media keys out (once): `{ sender, receiver }`.
+    /// Moves the media keys out (once): `{ sender, receiver }`, epoch 0.
+    /// Apply each `MediaUpdate` of a later rekey to these two objects.
     #[wasm_bindgen(js_name = takeMedia, unchecked_return_type = "CallMedia")]
     pub fn take_media(&mut self) -> Result<JsValue, Failure> {
         guard(|| {
@@ -268,58 +511,148 @@ impl CallSession {
     }
 }
 
+/// Fixed-randomness variants, for replaying the conformance files only
+/// (the Cargo feature `conformance`; never in the shipped package).
+#[cfg(feature = "conformance")]
+#[wasm_bindgen]
+impl CallSession {
+    /// `initiate` drawing its randomness from `entropy` (112 bytes:
+    /// session id, X25519 ephemeral key, ML-KEM seed). Conformance only.
+    #[wasm_bindgen(js_name = initiateScripted, unchecked_return_type = "CallStart")]
+    pub fn initiate_scripted(
+        identity: &IdentityKeyPair,
+        #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
+        #[wasm_bindgen(js_name = peerUid, unchecked_param_type = "string")] peer_uid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "CallOptions | undefined | null")] options: JsValue,
+        entropy: &[u8],
+    ) -> Result<JsValue, Failure> {
+        guard(|| {
+            let mut entropy = scripted(entropy);
+            Self::initiate_with(identity, &uid, &peer_uid, &options, &mut entropy)
+        })
+    }
+
+    /// `respond` drawing its randomness from `entropy` (64 bytes: X25519
+    /// ephemeral key, ML-KEM encapsulation). Conformance only.
+    #[wasm_bindgen(js_name = respondScripted, unchecked_return_type = "CallStart")]
+    pub fn respond_scripted(
+        identity: &IdentityKeyPair,
+        #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
+        commit: &[u8],
+        #[wasm_bindgen(unchecked_param_type = "RespondOptions | undefined | null")]
+        options: JsValue,
+        entropy: &[u8],
+    ) -> Result<JsValue, Failure> {
+        guard(|| {
+            let mut entropy = scripted(entropy);
+            Self::respond_with(identity, &uid, commit, &options, &mut entropy)
+        })
+    }
+
+    /// `rekey` drawing its randomness from `entropy` (96 bytes: X25519
+    /// ephemeral key, ML-KEM seed). Conformance only.
+    #[wasm_bindgen(js_name = rekeyScripted)]
+    pub fn rekey_scripted(&mut self, entropy: &[u8]) -> Result<Vec<u8>, Failure> {
+        guard(|| Ok(self.inner.rekey_with(&mut scripted(entropy))?))
+    }
+
+    /// `handle` drawing the randomness of a RekeyAnswer from `entropy` (64
+    /// bytes: X25519 ephemeral key, ML-KEM encapsulation). Conformance only.
+    #[wasm_bindgen(js_name = handleScripted, unchecked_return_type = "Handled")]
+    pub fn handle_scripted(
+        &mut self,
+        message: &[u8],
+        store: &mut IdentityStore,
+        entropy: &[u8],
+    ) -> Result<JsValue, Failure> {
+        guard(|| {
+            handled(
+                self.inner
+                    .handle_with(message, &mut store.inner, &mut scripted(entropy))?,
+            )
+        })
+    }
+}
+
+/// Fixed randomness (conformance only).
+#[cfg(feature = "conformance")]
+fn scripted(entropy: &[u8]) -> callseal_core::identity::ScriptedEntropy {
+    callseal_core::identity::ScriptedEntropy::new(entropy.to_vec())
+}
+
 impl CallSession {
     fn initiate_with(
         identity: &IdentityKeyPair,
-        uid: &str,
-        suite: u32,
+        uid: &JsValue,
+        peer_uid: &JsValue,
+        options: &JsValue,
         entropy: &mut dyn Entropy,
     ) -> Result<JsValue, Failure> {
-        let suite = convert::suite(suite)?;
-        start(CoreSession::initiate(&identity.inner, uid, suite, entropy)?)
+        let uid = convert::string(uid, "uid")?;
+        let (peer, config) = initiation(&convert::string(peer_uid, "peerUid")?, options)?;
+        start(CoreSession::initiate(
+            &identity.inner,
+            &uid,
+            &peer,
+            &config,
+            entropy,
+        )?)
     }
 
     fn respond_with(
         identity: &IdentityKeyPair,
-        uid: &str,
+        uid: &JsValue,
         commit: &[u8],
+        options: &JsValue,
         entropy: &mut dyn Entropy,
     ) -> Result<JsValue, Failure> {
-        start(CoreSession::respond(&identity.inner, uid, commit, entropy)?)
+        let uid = convert::string(uid, "uid")?;
+        let (expected, config) = response(options, None)?;
+        start(CoreSession::respond(
+            &identity.inner,
+            &uid,
+            expected.as_ref(),
+            commit,
+            &config,
+            entropy,
+        )?)
     }
 
     /// `initiate` under a policy decision (the core refuses what it forbids).
     pub(crate) fn initiate_under(
-        decision: &callseal_core::policy::CallDecision,
+        decision: &CallDecision,
         identity: &IdentityKeyPair,
         uid: &str,
-        suite: u32,
-        entropy: &mut dyn Entropy,
+        peer: &ExpectedPeer,
+        config: &CallConfig,
     ) -> Result<JsValue, Failure> {
-        let suite = convert::suite(suite)?;
         start(CoreSession::initiate_with_policy(
             decision,
             &identity.inner,
             uid,
-            suite,
-            entropy,
+            peer,
+            config,
+            &mut OsEntropy,
         )?)
     }
 
     /// `respond` under a policy decision (the core refuses what it forbids).
     pub(crate) fn respond_under(
-        decision: &callseal_core::policy::CallDecision,
+        decision: &CallDecision,
         identity: &IdentityKeyPair,
         uid: &str,
+        expected: Option<&ExpectedPeer>,
         commit: &[u8],
-        entropy: &mut dyn Entropy,
+        config: &CallConfig,
     ) -> Result<JsValue, Failure> {
         start(CoreSession::respond_with_policy(
             decision,
             &identity.inner,
             uid,
+            expected,
             commit,
-            entropy,
+            config,
+            &mut OsEntropy,
         )?)
     }
 }

@@ -3,8 +3,8 @@
 
 use callseal_core::frame::media::Codec;
 use callseal_core::frame::{BaseKey, CipherSuite, Counter, Kid};
-use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::Failure;
 
@@ -23,6 +23,120 @@ pub(crate) fn to_u64(value: &JsValue, what: &str) -> Result<u64, Failure> {
             "{what} must be a bigint (or a safe non-negative integer)"
         ))),
     }
+}
+
+/// A time in milliseconds: a `bigint` in `0..2^64`, or a non-negative finite
+/// number, rounded down (so `performance.now()` works as well as
+/// `Date.now()`).
+pub(crate) fn millis(value: &JsValue, what: &str) -> Result<u64, Failure> {
+    if value.is_bigint() {
+        return to_u64(value, what);
+    }
+    match value.as_f64() {
+        // `as` saturates at u64::MAX, which is far beyond any clock.
+        Some(n) if n.is_finite() && n >= 0.0 => Ok(n.floor() as u64),
+        _ => Err(Failure::invalid(format!(
+            "{what} must be a non-negative number of milliseconds"
+        ))),
+    }
+}
+
+/// The options object of a call: `undefined` or `null` (no options), or a
+/// plain object whose own properties are all among `known` (a misspelt
+/// option, such as a pinned key that would silently not be pinned, is
+/// refused).
+pub(crate) struct Options {
+    object: Option<Object>,
+}
+
+impl Options {
+    /// Checks `value` against the option names `known`.
+    pub(crate) fn new(value: &JsValue, known: &[&str]) -> Result<Self, Failure> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(Self { object: None });
+        }
+        if !value.is_object() || value.is_function() || js_sys::Array::is_array(value) {
+            return Err(Failure::invalid("options must be an object"));
+        }
+        let object: Object = value.clone().unchecked_into();
+        for key in Object::keys(&object).iter() {
+            let name = key.as_string().unwrap_or_default();
+            if !known.contains(&name.as_str()) {
+                return Err(Failure::invalid(format!(
+                    "unknown option {name:?} (known: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(Self {
+            object: Some(object),
+        })
+    }
+
+    /// The option's value; `None` when absent or `undefined`.
+    fn get(&self, name: &str) -> Result<Option<JsValue>, Failure> {
+        let Some(object) = &self.object else {
+            return Ok(None);
+        };
+        let value = Reflect::get(object, &JsValue::from_str(name))
+            .map_err(|_| Failure::invalid(format!("cannot read option {name}")))?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+
+    /// A boolean option.
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, Failure> {
+        self.get(name)?
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| Failure::invalid(format!("option {name} must be a boolean")))
+            })
+            .transpose()
+    }
+
+    /// An integer option: a safe non-negative integer or a `bigint`.
+    pub(crate) fn u64(&self, name: &str) -> Result<Option<u64>, Failure> {
+        self.get(name)?
+            .map(|v| to_u64(&v, &format!("option {name}")))
+            .transpose()
+    }
+
+    /// A string option.
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, Failure> {
+        self.get(name)?
+            .map(|v| {
+                v.as_string()
+                    .ok_or_else(|| Failure::invalid(format!("option {name} must be a string")))
+            })
+            .transpose()
+    }
+
+    /// A 32-byte key option (a `Uint8Array`).
+    pub(crate) fn key32(&self, name: &str) -> Result<Option<[u8; 32]>, Failure> {
+        self.get(name)?
+            .map(|v| {
+                v.dyn_ref::<Uint8Array>()
+                    .filter(|a| a.length() == 32)
+                    .map(|a| {
+                        let mut key = [0u8; 32];
+                        a.copy_to(&mut key);
+                        key
+                    })
+                    .ok_or_else(|| {
+                        Failure::invalid(format!("option {name} must be a 32-byte Uint8Array"))
+                    })
+            })
+            .transpose()
+    }
+}
+
+/// A string argument. Taking `&str` straight from wasm-bindgen would make a
+/// non-string (a `number` where a user id belongs, as in the version 1
+/// `initiate(identity, uid, suite)`) trap inside WebAssembly instead of
+/// throwing a `CallsealError`.
+pub(crate) fn string(value: &JsValue, what: &str) -> Result<String, Failure> {
+    value
+        .as_string()
+        .ok_or_else(|| Failure::invalid(format!("{what} must be a string")))
 }
 
 /// A key id from JavaScript.

@@ -159,6 +159,55 @@ mod tests {
         assert_eq!(f.message(), Error::AuthenticationFailed.to_string());
         let f = Failure::from(Error::CounterExhausted);
         assert_eq!(f.kind(), ErrorKind::KeyExhausted);
+        let f = Failure::from(Error::AuthFailureLimit {
+            kid: callseal_core::frame::Kid(7),
+            limit: 4096,
+        });
+        assert_eq!(f.code(), "key-exhausted");
+    }
+
+    #[test]
+    fn call_errors_keep_their_kind() {
+        use callseal_core::call::CallError;
+        let wrong = CallError::WrongPeer {
+            expected: "bob".into(),
+            presented: "mallory".into(),
+        };
+        assert_eq!(Failure::from(wrong).code(), "wrong-peer");
+        assert_eq!(Failure::from(CallError::WrongPeerKey).code(), "wrong-peer");
+        let misaddressed = CallError::Misaddressed { to: "carol".into() };
+        assert_eq!(Failure::from(misaddressed).code(), "wrong-peer");
+        assert_eq!(
+            Failure::from(CallError::ShortTag(3)).code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            Failure::from(CallError::RekeyExhausted).code(),
+            "key-exhausted"
+        );
+        assert_eq!(
+            Failure::from(CallError::NotEstablished).code(),
+            "protocol-violation"
+        );
+    }
+
+    /// The handwritten TypeScript union of js/errors.d.ts lists exactly the
+    /// core's codes.
+    #[test]
+    fn the_typescript_error_codes_are_the_cores() {
+        let dts = include_str!("../js/errors.d.ts");
+        let union = dts
+            .split("export type ErrorCode =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap();
+        let listed: Vec<&str> = union
+            .split('|')
+            .map(|c| c.trim().trim_matches('\''))
+            .filter(|c| !c.is_empty())
+            .collect();
+        let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(listed, codes);
     }
 
     #[test]

@@ -11,8 +11,12 @@
 //!
 //! - [`FrameSender`], [`FrameReceiver`]: RFC 9605 SFrame frames.
 //! - [`MediaSender`], [`MediaReceiver`]: media mode for WebRTC encoded frames.
-//! - [`IdentityKeyPair`], [`IdentityStore`], [`CallSession`]: the 1:1 call
-//!   handshake, its security code and its media keys.
+//! - [`IdentityKeyPair`], [`IdentityStore`], [`CallSession`], [`MediaUpdate`]:
+//!   the 1:1 call (hybrid X25519 + ML-KEM-768 handshake with an intended
+//!   peer), its security code, its media keys and their in-call rekeys.
+//!   With the Cargo feature `conformance` (never in the shipped package),
+//!   also the fixed-randomness `initiateScripted`, `respondScripted`,
+//!   `rekeyScripted` and `handleScripted` that replay the conformance files.
 //! - [`PolicyDocument`], [`check_call_feature`], [`check_meeting_feature`]:
 //!   policy decisions and feature gating; [`initiate_call_with_policy`].
 //! - [`MeetingClient`], [`MeetingSession`], [`MemberKeyStore`]: meetings over
@@ -33,7 +37,7 @@ mod policy;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-pub use call::{CallSession, IdentityKeyPair, IdentityStore};
+pub use call::{CallSession, IdentityKeyPair, IdentityStore, MediaUpdate};
 pub use error::Failure;
 pub use frame::{FrameReceiver, FrameSender};
 pub use media::{MediaReceiver, MediaSender};

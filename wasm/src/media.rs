@@ -43,6 +43,11 @@ impl MediaSender {
             out: Vec::new(),
         }
     }
+
+    /// The core sender, for a call's `MediaUpdate`.
+    pub(crate) fn core_mut(&mut self) -> &mut Sender {
+        self.inner.sender_mut()
+    }
 }
 
 #[wasm_bindgen]
@@ -93,7 +98,8 @@ impl MediaSender {
     }
 
     /// Ratchets the key one step forward (RFC 9605 §5.1); only senders from
-    /// a call ratchet. The peer's receiver follows from the key id alone.
+    /// a call ratchet (including after a `MediaUpdate` switched them to a
+    /// new epoch). The peer's receiver follows from the key id alone.
     pub fn ratchet(&mut self) -> Result<(), Failure> {
         guard(|| Ok(self.inner.sender_mut().ratchet()?))
     }
@@ -122,6 +128,11 @@ impl MediaReceiver {
             inner: CoreReceiver::new(receiver),
             out: Vec::new(),
         }
+    }
+
+    /// The core receiver, for a call's `MediaUpdate`.
+    pub(crate) fn core_mut(&mut self) -> &mut Receiver {
+        self.inner.receiver_mut()
     }
 }
 

@@ -1,14 +1,13 @@
 //! `PolicyDocument`, `checkCallFeature`, `checkMeetingFeature`: policy
 //! decisions and feature gating (docs/POLICY.md).
 
-use callseal_core::identity::OsEntropy;
 use callseal_core::policy::{
     self as core_policy, CallFeature, MeetingFeature, Participant, PolicyError,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::call::{CallSession, IdentityKeyPair};
+use crate::call::{self, CallSession, IdentityKeyPair};
 use crate::error::{Failure, guard};
 
 impl From<PolicyError> for Failure {
@@ -171,34 +170,52 @@ pub fn check_meeting_feature(e2ee: bool, feature: &str) -> Result<(), Failure> {
     })
 }
 
-/// Starts a call as initiator if `policy` allows an end-to-end encrypted
-/// call between `uid` and `peerUid` (else throws `policy-forbids`).
+/// Calls `peerUid` as initiator (options as `CallSession.initiate`) if
+/// `policy` allows an end-to-end encrypted call between `uid` and `peerUid`
+/// (else throws `policy-forbids`).
 #[wasm_bindgen(js_name = initiateCallWithPolicy, unchecked_return_type = "CallStart")]
 pub fn initiate_call_with_policy(
     policy: &PolicyDocument,
-    peer_uid: &str,
+    #[wasm_bindgen(js_name = peerUid, unchecked_param_type = "string")] peer_uid: JsValue,
     identity: &IdentityKeyPair,
-    uid: &str,
-    suite: u32,
+    #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "CallOptions")] options: JsValue,
 ) -> Result<JsValue, Failure> {
     guard(|| {
-        let decision = policy.inner.evaluate_call(uid, peer_uid);
-        CallSession::initiate_under(&decision, identity, uid, suite, &mut OsEntropy)
+        let peer_uid = crate::convert::string(&peer_uid, "peerUid")?;
+        let uid = crate::convert::string(&uid, "uid")?;
+        let (peer, config) = call::initiation(&peer_uid, &options)?;
+        let decision = policy.inner.evaluate_call(&uid, &peer_uid);
+        CallSession::initiate_under(&decision, identity, &uid, &peer, &config)
     })
 }
 
-/// Answers a Commit if `policy` allows an end-to-end encrypted call between
-/// `uid` and `peerUid` (else throws `policy-forbids`).
+/// Answers a Commit from `peerUid` (options as `CallSession.respond`) if
+/// `policy` allows an end-to-end encrypted call between `uid` and `peerUid`
+/// (else throws `policy-forbids`). The decision is about `peerUid`, so a
+/// Commit from anyone else is refused with `wrong-peer`;
+/// `options.expectedPeerUid`, if given, must be `peerUid`.
 #[wasm_bindgen(js_name = respondToCallWithPolicy, unchecked_return_type = "CallStart")]
 pub fn respond_to_call_with_policy(
     policy: &PolicyDocument,
-    peer_uid: &str,
+    #[wasm_bindgen(js_name = peerUid, unchecked_param_type = "string")] peer_uid: JsValue,
     identity: &IdentityKeyPair,
-    uid: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
     commit: &[u8],
+    #[wasm_bindgen(unchecked_optional_param_type = "RespondOptions")] options: JsValue,
 ) -> Result<JsValue, Failure> {
     guard(|| {
-        let decision = policy.inner.evaluate_call(uid, peer_uid);
-        CallSession::respond_under(&decision, identity, uid, commit, &mut OsEntropy)
+        let peer_uid = crate::convert::string(&peer_uid, "peerUid")?;
+        let uid = crate::convert::string(&uid, "uid")?;
+        let (expected, config) = call::response(&options, Some(&peer_uid))?;
+        let decision = policy.inner.evaluate_call(&uid, &peer_uid);
+        CallSession::respond_under(
+            &decision,
+            identity,
+            &uid,
+            expected.as_ref(),
+            commit,
+            &config,
+        )
     })
 }

@@ -81,37 +81,101 @@ function replayErrors(api, file) {
   }
 }
 
+/** The `Handled` of one step: `reply` as hex (or null), and the rest checked. */
+function step(name, what, handled, { media, ignored = null }) {
+  check(name, `${what}: ignored`, handled.ignored, ignored);
+  check(name, `${what}: media`, handled.media !== null, media);
+  return handled;
+}
+
+/**
+ * calls.json version 2: the handshake, the first frames, one rekey and the
+ * frames after it. Needs the scripted (fixed-randomness) entry points, which
+ * only the conformance build has (scripts/build-wasm --conformance).
+ */
 function replayCalls(api, file) {
+  if (typeof api.CallSession.initiateScripted !== 'function') {
+    throw new Error('calls.json needs the conformance build (wasm/pkg-conformance: scripts/build-wasm --conformance)');
+  }
   for (const c of file.cases) {
-    const iId = api.IdentityKeyPair.fromBytes(unhex(c.initiator.identity_secret));
-    const rId = api.IdentityKeyPair.fromBytes(unhex(c.responder.identity_secret));
-    const [iStore, rStore] = [api.IdentityStore.memory(), api.IdentityStore.memory()];
+    const owned = [];
+    const own = (o) => {
+      owned.push(o);
+      return o;
+    };
+    const iId = own(api.IdentityKeyPair.fromBytes(unhex(c.initiator.identity_secret)));
+    const rId = own(api.IdentityKeyPair.fromBytes(unhex(c.responder.identity_secret)));
+    const [iStore, rStore] = [own(api.IdentityStore.memory()), own(api.IdentityStore.memory())];
     const sent = [];
-    const i = api.CallSession.initiateScripted(iId, c.initiator.uid, c.suite, unhex(c.initiator.entropy));
+    const i = api.CallSession.initiateScripted(
+      iId, c.initiator.uid, c.responder.uid,
+      { suite: c.suite, allowShortTags: c.allow_short_tags },
+      unhex(c.initiator.entropy),
+    );
+    own(i.session);
     sent.push(i.message);
-    const r = api.CallSession.respondScripted(rId, c.responder.uid, i.message, unhex(c.responder.entropy));
+    const r = api.CallSession.respondScripted(
+      rId, c.responder.uid, i.message, { allowShortTags: c.allow_short_tags }, unhex(c.responder.entropy),
+    );
+    own(r.session);
     sent.push(r.message);
-    const reveal = i.session.handle(r.message, iStore);
+    const reveal = step(c.name, 'reveal', i.session.handle(r.message, iStore), { media: false }).reply;
     sent.push(reveal);
-    const confirm = r.session.handle(reveal, rStore);
+    const confirm = step(c.name, 'confirm', r.session.handle(reveal, rStore), { media: false }).reply;
     sent.push(confirm);
-    check(c.name, 'last reply', i.session.handle(confirm, iStore), null);
+    check(c.name, 'last reply', step(c.name, 'end', i.session.handle(confirm, iStore), { media: false }).reply, null);
     check(c.name, 'message count', sent.length, c.messages.length);
     sent.forEach((m, n) => check(c.name, `message ${n}`, hex(m), c.messages[n]));
     check(c.name, 'initiator code', i.session.securityCode, c.security_code);
     check(c.name, 'responder code', r.session.securityCode, c.security_code);
-    const ff = c.first_frames;
+    check(c.name, 'initiator peer', i.session.peerUid, c.responder.uid);
+    check(c.name, 'responder peer', r.session.peerUid, c.initiator.uid);
+
     const im = i.session.takeMedia();
     const rm = r.session.takeMedia();
-    const iFrame = im.sender.encryptFrame(ff.codec, unhex(ff.payload));
-    const rFrame = rm.sender.encryptFrame(ff.codec, unhex(ff.payload));
-    check(c.name, 'initiator_to_responder', hex(iFrame), ff.initiator_to_responder);
-    check(c.name, 'responder_to_initiator', hex(rFrame), ff.responder_to_initiator);
-    check(c.name, 'responder decrypts', hex(rm.receiver.decryptFrame(iFrame).payload), ff.payload);
-    check(c.name, 'initiator decrypts', hex(im.receiver.decryptFrame(rFrame).payload), ff.payload);
-    for (const o of [iId, rId, iStore, rStore, i.session, r.session, im.sender, im.receiver, rm.sender, rm.receiver]) {
-      o.free();
-    }
+    [im.sender, im.receiver, rm.sender, rm.receiver].forEach(own);
+    const frames = (what, f) => {
+      const iFrame = im.sender.encryptFrame(f.codec, unhex(f.payload));
+      const rFrame = rm.sender.encryptFrame(f.codec, unhex(f.payload));
+      check(c.name, `${what} initiator_to_responder`, hex(iFrame), f.initiator_to_responder);
+      check(c.name, `${what} responder_to_initiator`, hex(rFrame), f.responder_to_initiator);
+      check(c.name, `${what} responder decrypts`, hex(rm.receiver.decryptFrame(iFrame).payload), f.payload);
+      check(c.name, `${what} initiator decrypts`, hex(im.receiver.decryptFrame(rFrame).payload), f.payload);
+    };
+    frames('first_frames', c.first_frames);
+
+    // The rekey: offer, answer, done, each side applying its media updates.
+    const rk = c.rekey;
+    const sides = {
+      initiator: { session: i.session, store: iStore, media: im },
+      responder: { session: r.session, store: rStore, media: rm },
+    };
+    const o = sides[rk.offerer];
+    const a = sides[rk.offerer === 'initiator' ? 'responder' : 'initiator'];
+    if (!o) throw new Error(`${c.name}: unknown offerer ${rk.offerer}`);
+    const apply = (side, handled) => {
+      own(handled.media).apply(side.media.sender, side.media.receiver);
+      check(c.name, 'update applied', handled.media.changesSender || handled.media.changesReceiver, false);
+      check(c.name, 'update epoch', handled.media.epoch, rk.epoch);
+    };
+    const offer = o.session.rekeyScripted(unhex(rk.offerer_entropy));
+    check(c.name, 'offerer pending', o.session.rekeyPending, true);
+    const answered = step(c.name, 'answer', a.session.handleScripted(offer, a.store, unhex(rk.answerer_entropy)), { media: true });
+    apply(a, answered);
+    const done = step(c.name, 'done', o.session.handle(answered.reply, o.store), { media: true });
+    apply(o, done);
+    const finished = step(c.name, 'finish', a.session.handle(done.reply, a.store), { media: true });
+    check(c.name, 'reply to done', finished.reply, null);
+    apply(a, finished);
+    const rekeyed = [offer, answered.reply, done.reply];
+    check(c.name, 'rekey message count', rekeyed.length, rk.messages.length);
+    rekeyed.forEach((m, n) => check(c.name, `rekey message ${n}`, hex(m), rk.messages[n]));
+    check(c.name, 'initiator epoch', i.session.epoch, rk.epoch);
+    check(c.name, 'responder epoch', r.session.epoch, rk.epoch);
+    check(c.name, 'offerer pending after', o.session.rekeyPending, false);
+    check(c.name, 'code after the rekey', i.session.securityCode, c.security_code);
+    frames('rekey.frames', rk.frames);
+    for (const x of owned) x.free();
   }
 }
 
@@ -144,18 +208,29 @@ const REPLAY = {
   'calls.json': replayCalls,
 };
 
+/** The format version each file must have (calls.json: version 2, issue #12). */
+export const VERSIONS = {
+  'frames.json': 1,
+  'media.json': 1,
+  'errors.json': 1,
+  'calls.json': 2,
+  'policy.json': 1,
+};
+
 /**
  * Replays each present file; returns `{ file: cases }`. Throws on the first
- * difference. A file must have version 1 and at least one case.
+ * difference. A file must have its version (VERSIONS) and at least one case.
+ * `scripted` is the conformance build's exports, for calls.json (the shipped
+ * package has no fixed-randomness entry points); the rest replays on `api`.
  */
-export function replayAll(api, files) {
+export function replayAll(api, files, { scripted = api } = {}) {
   const counts = {};
   for (const [name, file] of Object.entries(files)) {
     const replay = REPLAY[name];
     if (!replay) continue;
-    if (file.version !== 1) throw new Error(`${name}: version ${file.version}, expected 1`);
+    if (file.version !== VERSIONS[name]) throw new Error(`${name}: version ${file.version}, expected ${VERSIONS[name]}`);
     if (!Array.isArray(file.cases) || file.cases.length === 0) throw new Error(`${name}: no cases`);
-    replay(api, file);
+    replay(name === 'calls.json' ? scripted : api, file);
     counts[name] = file.cases.length;
   }
   return counts;

@@ -7,7 +7,7 @@
 
 use callseal_wasm::{
     CallSession, FrameReceiver, FrameSender, IdentityKeyPair, IdentityStore, MediaReceiver,
-    MediaSender,
+    MediaSender, MediaUpdate,
 };
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::convert::TryFromJsValue;
@@ -87,26 +87,48 @@ fn media_frames_return_plain_objects() {
     );
 }
 
+/// `handle`'s `{ reply, media, ignored }`.
+fn handled(value: &JsValue) -> (Option<Vec<u8>>, Option<MediaUpdate>, Option<String>) {
+    let reply = get(value, "reply");
+    let media = get(value, "media");
+    let ignored = get(value, "ignored");
+    (
+        (!reply.is_null()).then(|| bytes(&reply)),
+        (!media.is_null()).then(|| MediaUpdate::try_from_js_value(media).unwrap()),
+        ignored.as_string(),
+    )
+}
+
+/// The reply of a step that must have one.
+fn reply(value: &JsValue) -> Vec<u8> {
+    handled(value).0.expect("a reply")
+}
+
 #[wasm_bindgen_test]
 fn a_call_between_two_sessions() {
     let alice = IdentityKeyPair::generate().unwrap();
     let bob = IdentityKeyPair::generate().unwrap();
     let (mut alice_store, mut bob_store) = (IdentityStore::memory(), IdentityStore::memory());
-    let a = CallSession::initiate(&alice, "alice", 4).unwrap();
+    let a =
+        CallSession::initiate(&alice, "alice".into(), "bob".into(), JsValue::UNDEFINED).unwrap();
     let mut a_session = CallSession::try_from_js_value(get(&a, "session")).unwrap();
-    let b = CallSession::respond(&bob, "bob", &bytes(&get(&a, "message"))).unwrap();
+    let b = CallSession::respond(
+        &bob,
+        "bob".into(),
+        &bytes(&get(&a, "message")),
+        JsValue::NULL,
+    )
+    .unwrap();
     let mut b_session = CallSession::try_from_js_value(get(&b, "session")).unwrap();
     assert_eq!(a_session.state(), "negotiating");
-    let reveal = a_session
-        .handle(&bytes(&get(&b, "message")), &mut alice_store)
-        .unwrap();
-    let confirm = b_session.handle(&bytes(&reveal), &mut bob_store).unwrap();
-    assert!(
-        a_session
-            .handle(&bytes(&confirm), &mut alice_store)
-            .unwrap()
-            .is_null()
+    let reveal = reply(
+        &a_session
+            .handle(&bytes(&get(&b, "message")), &mut alice_store)
+            .unwrap(),
     );
+    let confirm = reply(&b_session.handle(&reveal, &mut bob_store).unwrap());
+    let (end, media, ignored) = handled(&a_session.handle(&confirm, &mut alice_store).unwrap());
+    assert!(end.is_none() && media.is_none() && ignored.is_none());
     let code = a_session.security_code().as_string().unwrap();
     assert_eq!(code.len(), 23);
     assert_eq!(b_session.security_code().as_string().unwrap(), code);
@@ -118,6 +140,8 @@ fn a_call_between_two_sessions() {
     let b_media = b_session.take_media().unwrap();
     assert_eq!(js_code(a_session.take_media()), "protocol-violation");
     let mut a_tx = MediaSender::try_from_js_value(get(&a_media, "sender")).unwrap();
+    let mut a_rx = MediaReceiver::try_from_js_value(get(&a_media, "receiver")).unwrap();
+    let mut b_tx = MediaSender::try_from_js_value(get(&b_media, "sender")).unwrap();
     let mut b_rx = MediaReceiver::try_from_js_value(get(&b_media, "receiver")).unwrap();
     for i in 0..4u8 {
         let frame = a_tx.encrypt_frame("generic", &[i; 40]).unwrap();
@@ -125,4 +149,70 @@ fn a_call_between_two_sessions() {
         assert_eq!(bytes(&get(&out, "payload")), [i; 40]);
         a_tx.ratchet().unwrap();
     }
+
+    // A stray message is ignored; the call goes on.
+    let (_, _, why) = handled(&b_session.handle(&[1, 2, 3], &mut bob_store).unwrap());
+    assert_eq!(why.as_deref(), Some("malformed"));
+
+    // A rekey offered by Bob, the media updates applied on both sides.
+    let offer = b_session.rekey().unwrap();
+    assert!(b_session.rekey_pending());
+    let (answer, update, _) = handled(&a_session.handle(&offer, &mut alice_store).unwrap());
+    let mut update = update.unwrap();
+    assert_eq!(update.epoch(), 1);
+    update.apply(&mut a_tx, &mut a_rx).unwrap();
+    let (done, update, _) = handled(&b_session.handle(&answer.unwrap(), &mut bob_store).unwrap());
+    update.unwrap().apply(&mut b_tx, &mut b_rx).unwrap();
+    let (none, update, _) = handled(&a_session.handle(&done.unwrap(), &mut alice_store).unwrap());
+    assert!(none.is_none());
+    let mut update = update.unwrap();
+    assert!(update.changes_sender());
+    update.apply_to_sender(&mut a_tx).unwrap();
+    assert!(!update.changes_sender());
+    assert_eq!((a_session.epoch(), b_session.epoch()), (1, 1));
+    for (tx, rx) in [(&mut a_tx, &mut b_rx), (&mut b_tx, &mut a_rx)] {
+        let frame = tx.encrypt_frame("generic", b"after the rekey").unwrap();
+        let out = rx.decrypt_frame(&frame.to_vec()).unwrap();
+        assert_eq!(bytes(&get(&out, "payload")), b"after the rekey");
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_wrong_peer_is_refused() {
+    let alice = IdentityKeyPair::generate().unwrap();
+    let carol = IdentityKeyPair::generate().unwrap();
+    let a =
+        CallSession::initiate(&alice, "alice".into(), "bob".into(), JsValue::UNDEFINED).unwrap();
+    let commit = bytes(&get(&a, "message"));
+    assert_eq!(
+        js_code(CallSession::respond(
+            &carol,
+            "carol".into(),
+            &commit,
+            JsValue::UNDEFINED
+        )),
+        "wrong-peer"
+    );
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"suite".into(), &JsValue::from(4)).unwrap();
+    assert_eq!(
+        js_code(CallSession::respond(
+            &carol,
+            "bob".into(),
+            &commit,
+            options.into()
+        )),
+        "invalid-argument"
+    );
+    // A number where the callee belongs (the version 1 `initiate(identity,
+    // uid, suite)`) throws instead of trapping.
+    assert_eq!(
+        js_code(CallSession::initiate(
+            &alice,
+            "alice".into(),
+            JsValue::from(4),
+            JsValue::UNDEFINED
+        )),
+        "invalid-argument"
+    );
 }

@@ -3,6 +3,11 @@
 The suite imports the generated module ``callseal`` from PYTHONPATH (the
 folder scripts/test-mobile generates it into, with the library beside it)
 and reads the conformance files from CALLSEAL_CONFORMANCE.
+
+Tests marked ``conformance`` need the conformance build of the library
+(Cargo feature ``conformance``: the fixed-randomness functions);
+scripts/test-mobile runs them against it (``-m conformance``) and every
+other test against the shipping library (``-m "not conformance"``).
 """
 
 import json
@@ -21,11 +26,15 @@ def code_of(error: callseal.CallsealError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def load_cases(name: str) -> list:
+def pytest_configure(config):
+    config.addinivalue_line("markers", "conformance: needs the conformance build of the library")
+
+
+def load_cases(name: str, version: int = 1) -> list:
     """The cases of one conformance file, after checking its version."""
     folder = Path(os.environ.get("CALLSEAL_CONFORMANCE", Path(__file__).parents[3] / "tests" / "conformance"))
-    data = json.loads((folder / name).read_text())
-    assert data["version"] == 1, name
+    data = json.loads((folder / name).read_text(encoding="utf-8"))
+    assert data["version"] == version, name
     assert data["cases"], name
     return data["cases"]
 

@@ -44,8 +44,17 @@ def failing_calls(key):
         receiver.decrypt(b"", frame)
 
     def answer_own_commit():
-        start = callseal.initiate_call(callseal.IdentityKeyPair.generate(), "alice", 4)
+        start = callseal.initiate_call(callseal.IdentityKeyPair.generate(), "alice", callseal.ExpectedPeer(uid="bob"))
         start.session.handle(start.message, callseal.IdentityStore.memory())
+
+    def answer_a_call_to_someone_else():
+        start = callseal.initiate_call(callseal.IdentityKeyPair.generate(), "alice", callseal.ExpectedPeer(uid="bob"))
+        callseal.respond_to_call(callseal.IdentityKeyPair.generate(), "eve", start.message)
+
+    def short_tags_not_allowed():
+        callseal.initiate_call(
+            callseal.IdentityKeyPair.generate(), "alice", callseal.ExpectedPeer(uid="bob"), callseal.CallConfig(suite=3)
+        )
 
     return [
         ("malformed", lambda: callseal.FrameReceiver().decrypt(b"", b"")),
@@ -59,7 +68,8 @@ def failing_calls(key):
         ("authentication-failed", wrong_key),
         ("malformed", lambda: callseal.MediaReceiver().decrypt_frame(b"\x01")),
         ("protocol-violation", answer_own_commit),
-        ("entropy", lambda: callseal.initiate_call_scripted(callseal.IdentityKeyPair.generate(), "a", 4, bytes(10))),
+        ("wrong-peer", answer_a_call_to_someone_else),
+        ("invalid-argument", short_tags_not_allowed),
     ]
 
 
@@ -120,11 +130,11 @@ def test_a_call_verifies_once_and_remembers(tmp_path):
     bob_store = callseal.IdentityStore.open(str(tmp_path / "bob.json"))
 
     def call(bob_key):
-        a = callseal.initiate_call(alice, "alice", 4)
+        a = callseal.initiate_call(alice, "alice", callseal.ExpectedPeer(uid="bob"))
         b = callseal.respond_to_call(bob_key, "bob", a.message)
-        reveal = a.session.handle(b.message, alice_store)
-        confirm = b.session.handle(reveal, bob_store)
-        assert a.session.handle(confirm, alice_store) is None
+        reveal = a.session.handle(b.message, alice_store).reply
+        confirm = b.session.handle(reveal, bob_store).reply
+        assert a.session.handle(confirm, alice_store).reply is None
         return a.session, b.session
 
     a1, b1 = call(bob)
@@ -153,6 +163,93 @@ def test_a_call_verifies_once_and_remembers(tmp_path):
     a3, _ = call(callseal.IdentityKeyPair.generate())
     assert a3.peer_status() == callseal.PeerStatus.CHANGED
     assert a3.state() == callseal.CallState.ENCRYPTED
+
+
+def establish(config=None):
+    """A completed call: (alice's session, bob's, alice's store, bob's store)."""
+    config = config or callseal.CallConfig()
+    stores = callseal.IdentityStore.memory(), callseal.IdentityStore.memory()
+    a = callseal.initiate_call(callseal.IdentityKeyPair.generate(), "alice", callseal.ExpectedPeer(uid="bob"), config)
+    b = callseal.respond_to_call(
+        callseal.IdentityKeyPair.generate(), "bob", a.message, callseal.ExpectedPeer(uid="alice"), config
+    )
+    reveal = a.session.handle(b.message, stores[0])
+    confirm = b.session.handle(reveal.reply, stores[1])
+    last = a.session.handle(confirm.reply, stores[0])
+    assert (last.reply, last.media, last.ignored) == (None, None, None)
+    return a.session, b.session, stores[0], stores[1]
+
+
+def test_a_call_rekeys_in_each_direction_with_media_both_ways():
+    alice, bob, alice_store, bob_store = establish()
+    am, bm = alice.take_media(), bob.take_media()
+    sides = {"alice": (alice, alice_store, am), "bob": (bob, bob_store, bm)}
+    for epoch, (offering, answering) in enumerate([("bob", "alice"), ("alice", "bob")], start=1):
+        offerer, o_store, o_media = sides[offering]
+        answerer, a_store, a_media = sides[answering]
+        offer = offerer.rekey()
+        assert offerer.rekey_pending() and offerer.rekey() == offer
+        answer = answerer.handle(offer, a_store)
+        answer.media.apply(a_media.sender, a_media.receiver)
+        done = offerer.handle(answer.reply, o_store)
+        done.media.apply(o_media.sender, o_media.receiver)
+        finished = answerer.handle(done.reply, a_store)
+        assert finished.reply is None and finished.media.changes_sender()
+        finished.media.apply_to_sender(a_media.sender)
+        finished.media.apply_to_receiver(a_media.receiver)
+        assert alice.epoch() == bob.epoch() == epoch and not offerer.rekey_pending()
+        # Generation 2n+1 (alice) and 2n+2 (bob), ratchet step 0.
+        frame = bm.receiver.decrypt_frame(am.sender.encrypt_frame("Opus", b"\x78hi"))
+        assert (frame.payload, frame.kid) == (b"\x78hi", (2 * epoch + 1) << 8)
+        frame = am.receiver.decrypt_frame(bm.sender.encrypt_frame("generic", b"back"))
+        assert (frame.payload, frame.kid) == (b"back", (2 * epoch + 2) << 8)
+    assert alice.security_code() == bob.security_code()
+
+
+def test_the_wrong_peer_is_refused():
+    alice, bob, eve = (callseal.IdentityKeyPair.generate() for _ in range(3))
+    pinned = callseal.initiate_call(alice, "alice", callseal.ExpectedPeer(uid="bob", identity=bob.public_key()))
+    with pytest.raises(callseal.CallsealError.WrongPeer):
+        callseal.respond_to_call(eve, "eve", pinned.message)
+    with pytest.raises(callseal.CallsealError.WrongPeer):
+        callseal.respond_to_call(bob, "bob", pinned.message, callseal.ExpectedPeer(uid="carol"))
+    forged = callseal.respond_to_call(eve, "bob", pinned.message)
+    with pytest.raises(callseal.CallsealError.WrongPeer) as caught:
+        pinned.session.handle(forged.message, callseal.IdentityStore.memory())
+    assert code_of(caught.value) == "wrong-peer"
+    assert pinned.session.state() == callseal.CallState.FAILED
+
+
+def test_an_established_call_ignores_stray_messages():
+    alice, bob, alice_store, bob_store = establish()
+    _, other_bob, _, _ = establish()
+    offer = alice.rekey()
+    for why, receiver, store, message in [
+        ("malformed", bob, bob_store, b"\x02\x05"),
+        ("other-session", bob, bob_store, other_bob.rekey()),
+        ("bad-mac", alice, alice_store, offer),  # reflected
+        ("bad-mac", bob, bob_store, offer[:-1] + bytes([offer[-1] ^ 1])),
+    ]:
+        handled = receiver.handle(message, store)
+        assert (handled.ignored, handled.reply, handled.media) == (why, None, None), why
+    assert bob.state() == callseal.CallState.ENCRYPTED
+    assert bob.handle(offer, bob_store).reply is not None
+
+
+def test_rekey_due_follows_the_configured_period():
+    assert callseal.CallConfig() == callseal.CallConfig(suite=4, allow_short_tags=False, rekey_every_ms=600_000)
+    alice, _, _, _ = establish(callseal.CallConfig(rekey_every_ms=1000))
+    assert not alice.rekey_due(10)
+    assert not alice.rekey_due(1009)
+    assert alice.rekey_due(1010)
+
+
+def test_the_shipping_module_has_no_scripted_functions():
+    """Unmarked tests run against the shipping library: it exports no fixed
+    randomness (the Cargo feature `conformance` is off)."""
+    names = [n for n in dir(callseal) if "scripted" in n.lower() or n == "error_codes"]
+    names += [n for n in dir(callseal.CallSession) if "scripted" in n.lower()]
+    assert names == []
 
 
 def test_secrets_stay_out_of_repr(key):

@@ -61,8 +61,8 @@ def test_a_call_takes_its_mode_from_the_policy():
     policy = callseal.PolicyDocument.from_json(DOCUMENT)
     alice = callseal.IdentityKeyPair.generate()
     with pytest.raises(callseal.CallsealError.PolicyForbids):
-        callseal.initiate_call_with_policy(policy, "carol", alice, "alice", 4)
-    start = callseal.initiate_call_with_policy(policy, "bob", alice, "alice", 4)
+        callseal.initiate_call_with_policy(policy, callseal.ExpectedPeer(uid="carol"), alice, "alice")
+    start = callseal.initiate_call_with_policy(policy, callseal.ExpectedPeer(uid="bob"), alice, "alice")
     with pytest.raises(callseal.CallsealError.FeatureUnavailable):
         start.session.check_feature("call-park")
     with pytest.raises(callseal.CallsealError.Malformed):

@@ -41,8 +41,8 @@ pub(crate) fn layout() -> Result<RatchetLayout, CallError> {
 /// that [`take_media`](super::CallSession::take_media) gave.
 ///
 /// It may switch the sender to the new epoch, make the receiver follow the
-/// peer's new generation, and stop following the peer's generation of two
-/// epochs ago. Apply every update, in the order the session returned them;
+/// peer's new generation, and stop following the peer's generations of two
+/// or more epochs ago once the peer no longer sends under them. Apply every update, in the order the session returned them;
 /// [`apply`](Self::apply) does both halves, and
 /// [`apply_to_sender`](Self::apply_to_sender) and
 /// [`apply_to_receiver`](Self::apply_to_receiver) each half where the
@@ -85,8 +85,8 @@ pub struct MediaUpdate {
     pub(crate) send: Option<(u64, Secret32)>,
     /// Follow the peer's sender of this generation and base key.
     pub(crate) follow: Option<(u64, Secret32)>,
-    /// Stop following the peer's sender of this generation.
-    pub(crate) retire: Option<u64>,
+    /// Stop following the peer's senders of these generations.
+    pub(crate) retire: Vec<u64>,
 }
 
 impl fmt::Debug for MediaUpdate {
@@ -113,7 +113,7 @@ impl MediaUpdate {
 
     /// Whether the update (still) changes the receiver.
     pub fn changes_receiver(&self) -> bool {
-        self.follow.is_some() || self.retire.is_some()
+        self.follow.is_some() || !self.retire.is_empty()
     }
 
     /// Applies both halves.
@@ -141,9 +141,9 @@ impl MediaUpdate {
         Ok(())
     }
 
-    /// Makes `receiver` follow the peer's new generation and forget the one
-    /// of two epochs ago, if this update does; the receiver half is then
-    /// used up.
+    /// Makes `receiver` follow the peer's new generation and forget the
+    /// generations the peer no longer sends under, if this update does; the
+    /// receiver half is then used up.
     ///
     /// # Errors
     /// [`CallError::Frame`] if the key cannot be installed (the half is then
@@ -159,7 +159,7 @@ impl MediaUpdate {
             )?;
             self.follow = None;
         }
-        if let Some(generation) = self.retire.take() {
+        for generation in self.retire.drain(..) {
             receiver.remove_ratcheting_sender(layout, generation);
         }
         Ok(())

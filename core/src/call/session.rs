@@ -161,6 +161,8 @@ struct Established {
     pending_send: Option<Secret32>,
     /// When the current epoch began, as first observed by `rekey_due`.
     epoch_started_ms: Option<u64>,
+    /// The oldest epoch whose peer generation the receiver still follows.
+    peer_oldest: u32,
 }
 
 /// One side of a 1:1 call: a sans-IO state machine for the handshake and
@@ -506,6 +508,13 @@ impl CallSession {
         if matches!(self.phase, Phase::Established(_)) {
             return self.in_call(msg, entropy);
         }
+        // Another session's message is ignored whatever its version or type.
+        if msg
+            .get(2..message::HEADER_LEN)
+            .is_some_and(|id| id != self.session_id.0)
+        {
+            return Ok(Handled::ignored(Ignored::OtherSession));
+        }
         let envelope = match message::open(msg) {
             Ok(envelope) => envelope,
             Err(e) => {
@@ -513,8 +522,10 @@ impl CallSession {
                 return Err(e);
             }
         };
-        if envelope.session_id != self.session_id {
-            return Ok(Handled::ignored(Ignored::OtherSession));
+        if envelope.kind.is_rekey() && matches!(self.phase, Phase::SentReveal { .. }) {
+            // The responder is established once it checked the Reveal and
+            // may rekey at once; its offer can overtake the Confirm.
+            return Ok(Handled::ignored(Ignored::Stale));
         }
         let phase = core::mem::replace(&mut self.phase, Phase::Failed);
         let (next, reply) = self.step(phase, &envelope, msg, store)?;
@@ -667,8 +678,16 @@ impl CallSession {
                 if !verify(&e.chain, peer_role, signed, &mac) {
                     return Ok(Handled::ignored(Ignored::BadMac));
                 }
-                if e.offer.as_ref().is_some_and(|o| o.epoch == epoch) && role == Role::Initiator {
-                    return Ok(Handled::ignored(Ignored::RekeyCollision));
+                if role == Role::Initiator
+                    && let Some(own) = e.offer.as_ref().filter(|o| o.epoch == epoch)
+                {
+                    // The initiator's offer wins; it is sent again, in case
+                    // it was lost (otherwise neither side could rekey).
+                    return Ok(Handled {
+                        reply: Some(own.bytes.clone()),
+                        ignored: Some(Ignored::RekeyCollision),
+                        ..Handled::default()
+                    });
                 }
                 let own = random_secret(entropy)?;
                 let Ok(dh) = schedule::dh(&own, &ephemeral) else {
@@ -704,12 +723,15 @@ impl CallSession {
                 self.last = Some((msg.to_vec(), answer.clone()));
                 Handled {
                     reply: Some(answer),
+                    // No generation retires yet: the offerer may still send
+                    // under epoch - 2 until it sees this answer (it may have
+                    // missed the RekeyDone of epoch - 1).
                     media: Some(MediaUpdate {
                         epoch,
                         suite,
                         send,
                         follow: Some((media_generation(peer_role, epoch), peer_key)),
-                        retire: retired(peer_role, epoch),
+                        retire: Vec::new(),
                     }),
                     ignored: None,
                 }
@@ -743,6 +765,9 @@ impl CallSession {
                 // send key of that epoch is superseded by this one.
                 e.pending_send = None;
                 e.enter(epoch, chain);
+                // The answerer sends under epoch - 1 at least: it answered
+                // an offer MACed under chain_{epoch-1}, after switching.
+                let retire = e.retire_through(peer_role, epoch);
                 self.last = Some((msg.to_vec(), done.clone()));
                 Handled {
                     reply: Some(done),
@@ -751,7 +776,7 @@ impl CallSession {
                         suite,
                         send: Some((media_generation(role, epoch), own_key)),
                         follow: Some((media_generation(peer_role, epoch), peer_key)),
-                        retire: retired(peer_role, epoch),
+                        retire,
                     }),
                     ignored: None,
                 }
@@ -767,13 +792,15 @@ impl CallSession {
                     .pending_send
                     .take()
                     .map(|key| (media_generation(role, epoch), key));
+                // The offerer switched to this epoch before sending Done.
+                let retire = e.retire_through(peer_role, epoch);
                 Handled {
                     media: Some(MediaUpdate {
                         epoch,
                         suite,
                         send,
                         follow: None,
-                        retire: None,
+                        retire,
                     }),
                     ..Handled::default()
                 }
@@ -813,6 +840,7 @@ impl CallSession {
             return Err(CallError::NotEstablished);
         };
         if let Some(offer) = &e.offer {
+            e.epoch_started_ms = None;
             return Ok(offer.bytes.clone());
         }
         let epoch = e.epoch.checked_add(1).ok_or(CallError::RekeyExhausted)?;
@@ -834,21 +862,25 @@ impl CallSession {
             kem,
             bytes: bytes.clone(),
         });
+        // The clock restarts: if no answer comes within another interval,
+        // `rekey_due` says so again and `rekey` resends this offer.
+        e.epoch_started_ms = None;
         Ok(bytes)
     }
 
     /// Whether a periodic rekey is due at `now_ms` (any monotonic clock in
     /// milliseconds): `config.rekey_every_ms` passed since the current epoch
-    /// began, as first observed by this method, and no offer of this side is
-    /// pending. Always `false` before establishment or with
-    /// `rekey_every_ms = 0`.
+    /// began or this side last sent its offer, as first observed by this
+    /// method. While an offer is unanswered, "due" means "resend it":
+    /// [`rekey`](Self::rekey) returns the same bytes. Always `false` before
+    /// establishment or with `rekey_every_ms = 0`.
     pub fn rekey_due(&mut self, now_ms: u64) -> bool {
         let every = self.config.rekey_every_ms;
         let Phase::Established(e) = &mut self.phase else {
             return false;
         };
         let started = *e.epoch_started_ms.get_or_insert(now_ms);
-        every > 0 && e.offer.is_none() && now_ms.saturating_sub(started) >= every
+        every > 0 && now_ms.saturating_sub(started) >= every
     }
 
     /// The current epoch: 0 after the handshake, `n` once rekey `n`
@@ -1037,14 +1069,20 @@ impl Established {
         self.chain = chain;
         self.epoch_started_ms = None;
     }
-}
 
-/// The peer generation a receiver stops following once `epoch` completes:
-/// the one of `epoch - 2`.
-fn retired(peer_role: Role, epoch: u32) -> Option<u64> {
-    epoch
-        .checked_sub(2)
-        .map(|old| media_generation(peer_role, old))
+    /// The peer generations to stop following once the peer is known to
+    /// send under `epoch - 1` or later: those of every epoch up to
+    /// `epoch - 2` still followed.
+    fn retire_through(&mut self, peer_role: Role, epoch: u32) -> Vec<u64> {
+        let Some(last) = epoch.checked_sub(2) else {
+            return Vec::new();
+        };
+        let retired = (self.peer_oldest..=last)
+            .map(|old| media_generation(peer_role, old))
+            .collect();
+        self.peer_oldest = self.peer_oldest.max(last + 1);
+        retired
+    }
 }
 
 /// Appends `HMAC(k_rekey_role(chain), unsigned)` to a rekey message.
@@ -1115,6 +1153,7 @@ fn establish(
         offer: None,
         pending_send: None,
         epoch_started_ms: None,
+        peer_oldest: 0,
     })
 }
 

@@ -5,7 +5,9 @@
 //! - [`BaseKey`]: a secret from which per-KID keys and salts are derived
 //!   (RFC 9605 §4.4.2); zeroized on drop, redacted in `Debug`.
 //! - [`Sender`]: one key, one KID, a counter that never repeats.
-//! - [`Receiver`]: keys by KID, a replay window per key, and §5.1 ratchet
+//! - [`Receiver`]: keys by KID, a replay window per key, a limit on the
+//!   frames that may fail authentication under a key
+//!   ([`CipherSuite::forgery_limit`], RFC 9605 §7.5), and §5.1 ratchet
 //!   following ([`RatchetLayout`]).
 //! - [`media`]: codec-aware media mode for WebRTC encoded frames.
 //! - [`ExternalKey`], [`Sender::seal_external`], [`Receiver::open_external`]:

@@ -4,7 +4,7 @@
 //!
 //! - [`IdentityKeyPair`]: a user's long-term X25519 key (PROTOCOL.md §3.2).
 //! - [`IdentityStore`] ([`MemoryIdentityStore`], [`FileIdentityStore`]):
-//!   key continuity, a peer's [`StoredIdentity`] (PROTOCOL.md §3.7).
+//!   key continuity, a peer's [`StoredIdentity`] (PROTOCOL.md §3.8).
 //! - [`MemberKeyStore`] ([`MemoryMemberKeyStore`]): the meeting identity
 //!   keys seen per user (PROTOCOL.md §4.9).
 //! - [`PeerStatus`]: what a store says about a key: new, known, changed.

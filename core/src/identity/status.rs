@@ -1,5 +1,5 @@
 //! What an identity store says about a peer's or a member's key
-//! (PROTOCOL.md §3.7, §4.9).
+//! (PROTOCOL.md §3.8, §4.9).
 
 /// What the identity store said about a peer's identity key (a 1:1 call's
 /// peer, or a meeting member).

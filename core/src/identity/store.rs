@@ -1,5 +1,5 @@
 //! Key continuity: where the app remembers its peers' identity keys
-//! (PROTOCOL.md §3.7).
+//! (PROTOCOL.md §3.8).
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -253,13 +253,9 @@ impl FileIdentityStore {
             .collect();
         let mut json = serde_json::to_vec_pretty(&entries)?;
         json.push(b'\n');
-        let (tmp, mut file) = self.create_temp()?;
-        let result = (|| {
-            file.write_all(&json)?;
-            file.sync_all()?;
-            drop(file);
-            std::fs::rename(&tmp, &self.path)
-        })();
+        let (tmp, file) = self.create_temp()?;
+        // The file is closed before the rename (which Windows needs).
+        let result = write_synced(file, &json).and_then(|()| std::fs::rename(&tmp, &self.path));
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
             return Err(e.into());
@@ -314,6 +310,12 @@ impl FileIdentityStore {
         name.push(suffix);
         PathBuf::from(name)
     }
+}
+
+/// Writes `bytes` to `file`, syncs it to disk and closes it.
+fn write_synced(mut file: File, bytes: &[u8]) -> std::io::Result<()> {
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// `options` with mode `0600` for a file it creates, on Unix.

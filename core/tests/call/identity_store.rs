@@ -48,7 +48,7 @@ fn peer_key(writer: usize, i: usize) -> [u8; 32] {
 }
 
 fn is_marked_verified(i: usize) -> bool {
-    i % 2 == 0
+    i.is_multiple_of(2)
 }
 
 /// The test's name as the harness knows it (module path without the crate),
@@ -366,14 +366,14 @@ fn identity_store_corrupt_files_are_typed_errors_and_never_overwritten() {
 #[allow(clippy::unwrap_used)]
 fn identity_store_loads_many_peers() {
     let path = fresh_store_path("many");
-    let peers = 20_000;
+    let peers: usize = 20_000;
     let entries: BTreeMap<String, serde_like::Entry> = (0..peers)
         .map(|i| {
             (
                 format!("peer-{i}"),
                 serde_like::Entry {
                     key: format!("{:064x}", i),
-                    verified: i % 3 == 0,
+                    verified: i.is_multiple_of(3),
                 },
             )
         })
@@ -382,7 +382,7 @@ fn identity_store_loads_many_peers() {
     let started = Instant::now();
     let mut store = FileIdentityStore::open(&path).unwrap();
     let last = store.get(&format!("peer-{}", peers - 1)).unwrap().unwrap();
-    assert_eq!(last.verified, (peers - 1) % 3 == 0);
+    assert_eq!(last.verified, (peers - 1).is_multiple_of(3));
     store
         .put(
             "new",

@@ -1,8 +1,10 @@
 // The page the Playwright tests drive (run.test.mjs): the package, loaded
-// as a browser loads it, exercised in real WebRTC calls.
+// as a browser loads it, exercised in real WebRTC calls. calls.json replays
+// on the conformance build (wasm/pkg-conformance), which alone has the
+// fixed-randomness entry points.
 import init, * as api from '../../pkg/index.js';
 import { FILES, replayAll } from '../conformance.mjs';
-import { connect, handshake, hangUp, participant, received } from '../../demo/loopback.js';
+import { connect, handshake, hangUp, participant, received, rekey } from '../../demo/loopback.js';
 
 let current = null;
 
@@ -20,6 +22,8 @@ async function attachVideos(alice, bob) {
 window.tests = {
   async conformance() {
     await init();
+    const scripted = await import('../../pkg-conformance/index.js');
+    await scripted.default();
     const files = {};
     const missing = [];
     for (const name of FILES) {
@@ -27,7 +31,7 @@ window.tests = {
       if (res.ok) files[name] = await res.json();
       else missing.push(name);
     }
-    return { counts: replayAll(api, files), missing };
+    return { counts: replayAll(api, files, { scripted }), missing };
   },
 
   /** A call over the in-page relay: Alice uses RTCRtpScriptTransform, Bob createEncodedStreams. */
@@ -58,9 +62,50 @@ window.tests = {
     return { modes: [alice.e2ee.mode, bob.e2ee.mode] };
   },
 
-  /** New keys mid-call: Alice rekeys (call) or moves to a new key id (keyed). */
+  /** A ratchet step of Alice's sending key (the peer follows from the key id). */
+  async ratchet() {
+    return current.alice.e2ee.ratchet();
+  },
+
+  /** Two in-call rekeys over the relay: Alice offers, then Bob. */
   async rekey() {
-    return current.alice.e2ee.rekey();
+    const { alice, bob } = current;
+    const first = await rekey(alice, bob);
+    // Epoch 2 retires the keys of epoch 0: let frames still in flight under
+    // them arrive first (a real call rekeys minutes apart).
+    await new Promise((r) => setTimeout(r, 1000));
+    const second = await rekey(bob, alice);
+    return { first, second };
+  },
+
+  /** Stray signalling into the established call: ignored, and the call goes on. */
+  async stray() {
+    const { alice, bob } = current;
+    const garbage = await bob.e2ee.handleSignal(new Uint8Array([2, 1, 2, 3]));
+    const carol = await participant('carol');
+    const otherCall = await carol.e2ee.startCall({ uid: 'carol', peerUid: 'bob' });
+    const otherSession = await bob.e2ee.handleSignal(otherCall.message);
+    hangUp(carol);
+    return {
+      ignored: [garbage.ignored, otherSession.ignored],
+      replies: [garbage.message, otherSession.message],
+      status: await alice.e2ee.callStatus(),
+    };
+  },
+
+  /** A Commit for Bob answered by Carol's worker: refused with `wrong-peer`. */
+  async wrongPeer() {
+    const alice = await participant('alice');
+    const carol = await participant('carol');
+    const { message } = await alice.e2ee.startCall({ uid: 'alice', peerUid: 'bob' });
+    let code = null;
+    try {
+      await carol.e2ee.answerCall({ uid: 'carol', commit: message });
+    } catch (err) {
+      code = err instanceof api.CallsealError ? err.code : `not a CallsealError: ${err}`;
+    }
+    hangUp(alice, carol);
+    return code;
   },
 
   async stats() {

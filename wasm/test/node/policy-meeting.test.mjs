@@ -48,8 +48,8 @@ test('call decisions, gating and a call under the policy', () => {
   assert.equal(errorCode(() => PolicyDocument.fromJson('{')), 'malformed');
 
   const alice = IdentityKeyPair.generate();
-  assert.equal(errorCode(() => initiateCallWithPolicy(doc, 'carol', alice, 'alice', 4)), 'policy-forbids');
-  const start = initiateCallWithPolicy(doc, 'bob', alice, 'alice', 4);
+  assert.equal(errorCode(() => initiateCallWithPolicy(doc, 'carol', alice, 'alice', { suite: 4 })), 'policy-forbids');
+  const start = initiateCallWithPolicy(doc, 'bob', alice, 'alice');
   assert.equal(errorCode(() => start.session.checkFeature('call-park')), 'feature-unavailable');
   start.session.checkFeature('reactions');
   start.session.free();

@@ -44,11 +44,19 @@ final class CallsealTests: XCTestCase {
             }),
             ("malformed", { _ = try MediaReceiver().decryptFrame(frame: Data([0x01])) }),
             ("protocol-violation", {
-                let start = try CallSession.initiate(identity: try IdentityKeyPair.generate(), uid: "alice", suite: 4)
+                let start = try CallSession.initiate(
+                    identity: try IdentityKeyPair.generate(), uid: "alice", peer: ExpectedPeer(uid: "bob"))
                 _ = try start.session.handle(message: start.message, store: IdentityStore.memory())
             }),
-            ("entropy", {
-                _ = try CallSession.initiateScripted(identity: try IdentityKeyPair.generate(), uid: "a", suite: 4, entropy: Data(count: 10))
+            ("wrong-peer", {
+                let start = try CallSession.initiate(
+                    identity: try IdentityKeyPair.generate(), uid: "alice", peer: ExpectedPeer(uid: "bob"))
+                _ = try CallSession.respond(identity: try IdentityKeyPair.generate(), uid: "eve", commit: start.message)
+            }),
+            ("invalid-argument", {
+                _ = try CallSession.initiate(
+                    identity: try IdentityKeyPair.generate(), uid: "alice", peer: ExpectedPeer(uid: "bob"),
+                    config: CallConfig(suite: 8))
             }),
         ]
         for _ in 0..<3 {
@@ -93,11 +101,11 @@ final class CallsealTests: XCTestCase {
         let bobStore = try IdentityStore.open(path: dir.appendingPathComponent("bob.json").path)
 
         func call(_ bobKey: IdentityKeyPair) throws -> (CallSession, CallSession) {
-            let a = try CallSession.initiate(identity: alice, uid: "alice", suite: 4)
+            let a = try CallSession.initiate(identity: alice, uid: "alice", peer: ExpectedPeer(uid: "bob"))
             let b = try CallSession.respond(identity: bobKey, uid: "bob", commit: a.message)
-            let reveal = try XCTUnwrap(try a.session.handle(message: b.message, store: aliceStore))
-            let confirm = try XCTUnwrap(try b.session.handle(message: reveal, store: bobStore))
-            XCTAssertNil(try a.session.handle(message: confirm, store: aliceStore))
+            let reveal = try XCTUnwrap(try a.session.handle(message: b.message, store: aliceStore).reply)
+            let confirm = try XCTUnwrap(try b.session.handle(message: reveal, store: bobStore).reply)
+            XCTAssertNil(try a.session.handle(message: confirm, store: aliceStore).reply)
             return (a.session, b.session)
         }
 
@@ -127,9 +135,64 @@ final class CallsealTests: XCTestCase {
 
     func testSecretsStayOutOfDescriptions() throws {
         let identity = try IdentityKeyPair.generate()
-        let secret = identity.toBytes()
+        var secret = identity.toBytes()
         XCTAssertEqual(secret.count, 32)
         XCTAssertEqual(try IdentityKeyPair.fromBytes(secret: secret).publicKey(), identity.publicKey())
         XCTAssertFalse(String(describing: identity).contains(secret.hex))
+        // The returned Data is the caller's copy, to wipe once stored.
+        secret.resetBytes(in: 0..<secret.count)
+        XCTAssertEqual(secret, Data(count: 32))
+    }
+
+    /// Mirrors CallTest.kt: a full call, a rekey in each direction, media both ways.
+    func testAFullCallRekeysInEachDirectionWithMediaBothWays() throws {
+        let aliceStore = IdentityStore.memory(), bobStore = IdentityStore.memory()
+        let a = try CallSession.initiate(identity: try IdentityKeyPair.generate(), uid: "alice", peer: ExpectedPeer(uid: "bob"))
+        let b = try CallSession.respond(
+            identity: try IdentityKeyPair.generate(), uid: "bob", commit: a.message, expected: ExpectedPeer(uid: "alice"))
+        let reveal = try XCTUnwrap(try a.session.handle(message: b.message, store: aliceStore).reply)
+        let confirm = try XCTUnwrap(try b.session.handle(message: reveal, store: bobStore).reply)
+        XCTAssertNil(try a.session.handle(message: confirm, store: aliceStore).reply)
+        let am = try a.session.takeMedia(), bm = try b.session.takeMedia()
+        let sides = [(b.session, bobStore, bm, a.session, aliceStore, am), (a.session, aliceStore, am, b.session, bobStore, bm)]
+        for (n, (offerer, oStore, oMedia, answerer, aStore, aMedia)) in sides.enumerated() {
+            let offer = try offerer.rekey()
+            XCTAssertTrue(offerer.rekeyPending())
+            let answer = try answerer.handle(message: offer, store: aStore)
+            try XCTUnwrap(answer.media).apply(media: aMedia)
+            let done = try offerer.handle(message: try XCTUnwrap(answer.reply), store: oStore)
+            try XCTUnwrap(done.media).apply(media: oMedia)
+            let finished = try answerer.handle(message: try XCTUnwrap(done.reply), store: aStore)
+            try XCTUnwrap(finished.media).apply(media: aMedia)
+            let epoch = UInt64(n + 1)
+            XCTAssertEqual(UInt64(a.session.epoch()), epoch)
+            XCTAssertEqual(UInt64(b.session.epoch()), epoch)
+            let toBob = try bm.receiver.decryptFrame(frame: try am.sender.encryptFrame(codec: "Opus", frame: Data([0x78, 1])))
+            XCTAssertEqual(toBob.kid, (2 * epoch + 1) << 8)
+            let toAlice = try am.receiver.decryptFrame(frame: try bm.sender.encryptFrame(codec: "generic", frame: Data([2])))
+            XCTAssertEqual(toAlice.kid, (2 * epoch + 2) << 8)
+        }
+    }
+
+    func testTheWrongPeerIsRefusedAndStrayMessagesIgnored() throws {
+        let alice = try IdentityKeyPair.generate(), bob = try IdentityKeyPair.generate(), eve = try IdentityKeyPair.generate()
+        let pinned = try CallSession.initiate(
+            identity: alice, uid: "alice", peer: ExpectedPeer(uid: "bob", identity: bob.publicKey()))
+        let forged = try CallSession.respond(identity: eve, uid: "bob", commit: pinned.message)
+        XCTAssertThrowsError(try pinned.session.handle(message: forged.message, store: IdentityStore.memory())) { error in
+            guard case CallsealError.WrongPeer = error else { return XCTFail("expected WrongPeer, got \(error)") }
+        }
+        XCTAssertEqual(pinned.session.state(), .failed)
+
+        let store = IdentityStore.memory()
+        let a = try CallSession.initiate(identity: alice, uid: "alice", peer: ExpectedPeer(uid: "bob"))
+        let b = try CallSession.respond(identity: bob, uid: "bob", commit: a.message)
+        let reveal = try XCTUnwrap(try a.session.handle(message: b.message, store: store).reply)
+        _ = try b.session.handle(message: reveal, store: store)
+        let stray = try b.session.handle(message: Data([2, 5, 0]), store: store)
+        XCTAssertEqual(stray.ignored, "malformed")
+        XCTAssertNil(stray.reply)
+        XCTAssertEqual(try b.session.handle(message: a.message, store: store).ignored, "handshake")
+        XCTAssertEqual(b.session.state(), .encrypted)
     }
 }

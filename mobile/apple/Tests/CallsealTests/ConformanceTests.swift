@@ -66,42 +66,86 @@ final class ConformanceTests: XCTestCase {
         }
     }
 
-    func testCallsReplayMessagesCodesAndFirstFrames() throws {
-        let cases = try loadCases("calls.json")
+    #if CALLSEAL_CONFORMANCE
+    /// calls.json version 2: the handshake, the security code, the first
+    /// frames, then an in-call rekey and the first frames of epoch 1, byte
+    /// for byte. Needs the conformance build (`build-xcframework.sh
+    /// --conformance`, then `swift test -Xswiftc -DCALLSEAL_CONFORMANCE`):
+    /// the shipping library has no fixed-randomness functions.
+    func testCallsReplayHandshakeRekeyAndFrames() throws {
+        let cases = try loadCases("calls.json", version: 2)
         for c in cases {
             let name = c.str("name")
             let i = c.obj("initiator"), r = c.obj("responder")
             let messages = c.list("messages").map { Data(hex: $0 as! String) }
+            let config = CallConfig(suite: c.suite, allowShortTags: c.bool("allow_short_tags"))
             let iStore = IdentityStore.memory(), rStore = IdentityStore.memory()
-            let iStart = try CallSession.initiateScripted(
+            let iStart = try initiateCallScripted(
                 identity: try IdentityKeyPair.fromBytes(secret: i.bytes("identity_secret")),
-                uid: i.str("uid"), suite: c.suite, entropy: i.bytes("entropy"))
+                uid: i.str("uid"), peer: ExpectedPeer(uid: r.str("uid")), config: config, entropy: i.bytes("entropy"))
             XCTAssertEqual(iStart.message, messages[0], name)
-            let rStart = try CallSession.respondScripted(
+            let rStart = try respondToCallScripted(
                 identity: try IdentityKeyPair.fromBytes(secret: r.bytes("identity_secret")),
-                uid: r.str("uid"), commit: iStart.message, entropy: r.bytes("entropy"))
+                uid: r.str("uid"), commit: iStart.message, expected: nil, config: config, entropy: r.bytes("entropy"))
             XCTAssertEqual(rStart.message, messages[1], name)
-            let reveal = try XCTUnwrap(try iStart.session.handle(message: rStart.message, store: iStore))
+            let ini = iStart.session, res = rStart.session
+            let reveal = try XCTUnwrap(try ini.handle(message: rStart.message, store: iStore).reply)
             XCTAssertEqual(reveal, messages[2], name)
-            let confirm = try XCTUnwrap(try rStart.session.handle(message: reveal, store: rStore))
+            let confirm = try XCTUnwrap(try res.handle(message: reveal, store: rStore).reply)
             XCTAssertEqual(confirm, messages[3], name)
-            XCTAssertNil(try iStart.session.handle(message: confirm, store: iStore))
+            XCTAssertNil(try ini.handle(message: confirm, store: iStore).reply)
 
-            XCTAssertEqual(iStart.session.securityCode(), c.str("security_code"), name)
-            XCTAssertEqual(rStart.session.securityCode(), c.str("security_code"), name)
-            XCTAssertEqual(iStart.session.peerUid(), r.str("uid"))
-            XCTAssertEqual(rStart.session.peerUid(), i.str("uid"))
+            XCTAssertEqual(ini.securityCode(), c.str("security_code"), name)
+            XCTAssertEqual(res.securityCode(), c.str("security_code"), name)
+            XCTAssertEqual(ini.peerUid(), r.str("uid"))
+            XCTAssertEqual(res.peerUid(), i.str("uid"))
+            let iMedia = try ini.takeMedia(), rMedia = try res.takeMedia()
+            try checkFrames(name, c.obj("first_frames"), iMedia, rMedia)
 
-            let first = c.obj("first_frames")
-            let payload = first.bytes("payload")
-            let iMedia = try iStart.session.takeMedia(), rMedia = try rStart.session.takeMedia()
-            let iToR = try iMedia.sender.encryptFrame(codec: first.str("codec"), frame: payload)
-            let rToI = try rMedia.sender.encryptFrame(codec: first.str("codec"), frame: payload)
-            XCTAssertEqual(iToR.hex, first.str("initiator_to_responder"), name)
-            XCTAssertEqual(rToI.hex, first.str("responder_to_initiator"), name)
-            XCTAssertEqual(try rMedia.receiver.decryptFrame(frame: iToR).payload, payload)
-            XCTAssertEqual(try iMedia.receiver.decryptFrame(frame: rToI).payload, payload)
+            let rekey = c.obj("rekey")
+            let rekeyMessages = rekey.list("messages").map { Data(hex: $0 as! String) }
+            let initiatorOffers = rekey.str("offerer") == "initiator"
+            let (offerer, oStore, oMedia) = initiatorOffers ? (ini, iStore, iMedia) : (res, rStore, rMedia)
+            let (answerer, aStore, aMedia) = initiatorOffers ? (res, rStore, rMedia) : (ini, iStore, iMedia)
+            let offer = try offerer.rekeyScripted(entropy: rekey.bytes("offerer_entropy"))
+            XCTAssertEqual(offer, rekeyMessages[0], name)
+            let answer = try answerer.handleScripted(message: offer, store: aStore, entropy: rekey.bytes("answerer_entropy"))
+            XCTAssertEqual(answer.reply, rekeyMessages[1], name)
+            try XCTUnwrap(answer.media).apply(media: aMedia)
+            let done = try offerer.handle(message: try XCTUnwrap(answer.reply), store: oStore)
+            XCTAssertEqual(done.reply, rekeyMessages[2], name)
+            try XCTUnwrap(done.media).apply(media: oMedia)
+            let finished = try answerer.handle(message: try XCTUnwrap(done.reply), store: aStore)
+            XCTAssertNil(finished.reply, name)
+            try XCTUnwrap(finished.media).apply(media: aMedia)
+            let epoch = UInt32((rekey["epoch"] as! NSNumber).intValue)
+            XCTAssertEqual(ini.epoch(), epoch, name)
+            XCTAssertEqual(res.epoch(), epoch, name)
+            try checkFrames(name, rekey.obj("frames"), iMedia, rMedia)
         }
-        XCTAssertGreaterThanOrEqual(cases.count, 8)
+        XCTAssertGreaterThanOrEqual(cases.count, 9)
     }
+
+    /// Each side encrypts the payload to exactly the given frame; the other side decrypts it.
+    private func checkFrames(_ name: String, _ frames: Case, _ iMedia: CallMedia, _ rMedia: CallMedia) throws {
+        let payload = frames.bytes("payload")
+        let iToR = try iMedia.sender.encryptFrame(codec: frames.str("codec"), frame: payload)
+        let rToI = try rMedia.sender.encryptFrame(codec: frames.str("codec"), frame: payload)
+        XCTAssertEqual(iToR.hex, frames.str("initiator_to_responder"), name)
+        XCTAssertEqual(rToI.hex, frames.str("responder_to_initiator"), name)
+        XCTAssertEqual(try rMedia.receiver.decryptFrame(frame: iToR).payload, payload, name)
+        XCTAssertEqual(try iMedia.receiver.decryptFrame(frame: rToI).payload, payload, name)
+    }
+
+    /// `errorCodes()` is the core's list: `CallsealError.code` covers each.
+    func testEveryErrorKindHasItsSwiftCode() {
+        let swiftCodes: [CallsealError] = [
+            .Malformed(message: ""), .InvalidArgument(message: ""), .AuthenticationFailed(message: ""),
+            .Replay(message: ""), .UnknownKeyId(message: ""), .KeyExhausted(message: ""),
+            .ProtocolViolation(message: ""), .WrongPeer(message: ""), .PolicyForbids(message: ""),
+            .FeatureUnavailable(message: ""), .Storage(message: ""), .Entropy(message: ""), .Internal(message: ""),
+        ]
+        XCTAssertEqual(swiftCodes.map { $0.code }, errorCodes())
+    }
+    #endif
 }

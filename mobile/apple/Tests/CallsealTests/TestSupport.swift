@@ -26,6 +26,7 @@ extension Dictionary where Key == String, Value == Any {
     func bytes(_ key: String) -> Data { Data(hex: str(key)) }
     func u64(_ key: String) -> UInt64 { UInt64(str(key))! }
     var suite: UInt16 { UInt16((self["suite"] as! NSNumber).intValue) }
+    func bool(_ key: String) -> Bool { (self[key] as! NSNumber).boolValue }
     func obj(_ key: String) -> Case { self[key] as! Case }
     func list(_ key: String) -> [Any] { self[key] as! [Any] }
 }
@@ -45,10 +46,10 @@ func conformanceDir() -> URL {
 }
 
 /// The cases of one conformance file, after checking its version.
-func loadCases(_ name: String) throws -> [Case] {
+func loadCases(_ name: String, version: Int = 1) throws -> [Case] {
     let data = try Data(contentsOf: conformanceDir().appendingPathComponent(name))
     let file = try JSONSerialization.jsonObject(with: data) as! Case
-    XCTAssertEqual((file["version"] as! NSNumber).intValue, 1, name)
+    XCTAssertEqual((file["version"] as! NSNumber).intValue, version, name)
     let cases = file["cases"] as! [Case]
     XCTAssertFalse(cases.isEmpty, name)
     return cases

@@ -66,10 +66,16 @@ class CallsealTest {
             },
             "malformed" to { MediaReceiver().use { it.decryptFrame(byteArrayOf(0x01)) } },
             "protocol-violation" to {
-                val start = CallSession.initiate(IdentityKeyPair.generate(), "alice", 4u)
+                val start = CallSession.initiate(IdentityKeyPair.generate(), "alice", ExpectedPeer("bob"))
                 start.session.handle(start.message, IdentityStore.memory())
             },
-            "entropy" to { CallSession.initiateScripted(IdentityKeyPair.generate(), "alice", 4u, ByteArray(10)) },
+            "wrong-peer" to {
+                val start = CallSession.initiate(IdentityKeyPair.generate(), "alice", ExpectedPeer("bob"))
+                CallSession.respond(IdentityKeyPair.generate(), "eve", start.message)
+            },
+            "invalid-argument" to {
+                CallSession.initiate(IdentityKeyPair.generate(), "alice", ExpectedPeer("bob"), CallConfig(suite = 8u))
+            },
             "storage" to {
                 val dir = File.createTempFile("callseal", ".json")
                 dir.writeText("not json")
@@ -90,7 +96,7 @@ class CallsealTest {
                         is CallsealException.UnknownKeyId,
                         is CallsealException.AuthenticationFailed,
                         is CallsealException.ProtocolViolation,
-                        is CallsealException.Entropy,
+                        is CallsealException.WrongPeer,
                         is CallsealException.Storage -> assertTrue(e.message!!.isNotEmpty())
                         else -> fail("unexpected kind ${e.code}")
                     }
@@ -182,11 +188,11 @@ class CallsealTest {
             val bobStore = IdentityStore.open(File(dir, "bob.json").path)
 
             fun call(bobKey: IdentityKeyPair): Pair<CallSession, CallSession> {
-                val a = CallSession.initiate(alice, "alice", 4u)
+                val a = CallSession.initiate(alice, "alice", ExpectedPeer("bob"))
                 val b = CallSession.respond(bobKey, "bob", a.message)
-                val reveal = a.session.handle(b.message, aliceStore)!!
-                val confirm = b.session.handle(reveal, bobStore)!!
-                assertNull(a.session.handle(confirm, aliceStore))
+                val reveal = a.session.handle(b.message, aliceStore).reply!!
+                val confirm = b.session.handle(reveal, bobStore).reply!!
+                assertNull(a.session.handle(confirm, aliceStore).reply)
                 return a.session to b.session
             }
 
@@ -244,6 +250,11 @@ class CallsealTest {
             assertFalse(text.contains(secret.hex()))
             assertFalse(text.contains(key.hex()))
         }
+        // The returned array is the caller's copy: wiping it leaves the key pair whole.
+        secret.fill(0)
+        assertArrayEquals(ByteArray(32), secret)
+        assertEquals(32, identity.toBytes().also { it.fill(0) }.size)
+        assertArrayEquals(identity.publicKey(), IdentityKeyPair.fromBytes(identity.toBytes()).publicKey())
     }
 
     private fun createTempDir(): File = java.nio.file.Files.createTempDirectory("callseal").toFile()

@@ -21,17 +21,33 @@ fun main() {
         val w = line.trim().split(" ")
         try {
             when (w[0]) {
+                // initiate uid peerUid suite
                 "initiate" -> {
-                    val start = CallSession.initiate(IdentityKeyPair.generate(), w[1], w[2].toUShort())
+                    val config = CallConfig(suite = w[3].toUShort())
+                    val start = CallSession.initiate(IdentityKeyPair.generate(), w[1], ExpectedPeer(w[2]), config)
                     session = start.session
                     answer("ok ${start.message.hex()}")
                 }
+                // respond uid commit [expectedPeerUid]
                 "respond" -> {
-                    val start = CallSession.respond(IdentityKeyPair.generate(), w[1], w[2].unhex())
+                    val expected = w.getOrNull(3)?.let { ExpectedPeer(it) }
+                    val start = CallSession.respond(IdentityKeyPair.generate(), w[1], w[2].unhex(), expected)
                     session = start.session
                     answer("ok ${start.message.hex()}")
                 }
-                "handle" -> answer("ok ${session!!.handle(w[1].unhex(), store)?.hex() ?: "none"}")
+                // handle message -> "ok <reply|none> <media update's epoch|none> <ignored|none>";
+                // a media update is applied at once to the media taken.
+                "handle" -> {
+                    val handled = session!!.handle(w[1].unhex(), store)
+                    val update = handled.media?.let { u ->
+                        val m = media ?: error("a media update before the media were taken")
+                        u.apply(m)
+                        u.epoch().toString().also { u.close() }
+                    }
+                    answer("ok ${handled.reply?.hex() ?: "none"} ${update ?: "none"} ${handled.ignored ?: "none"}")
+                }
+                "rekey" -> answer("ok ${session!!.rekey().hex()}")
+                "epoch" -> answer("ok ${session!!.epoch()}")
                 "code" -> answer("ok ${session!!.securityCode()}")
                 "state" -> answer("ok ${session!!.state()} ${session!!.peerUid()}")
                 "media" -> {
@@ -72,6 +88,10 @@ fun main() {
             }
         } catch (e: CallsealException) {
             answer("error ${e.code} ${e.message}")
+        } catch (e: IllegalStateException) {
+            answer("error test-driver ${e.message}")
+        } catch (e: NullPointerException) {
+            answer("error test-driver ${e.message}")
         }
     }
 }

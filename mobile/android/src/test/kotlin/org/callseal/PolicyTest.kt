@@ -86,12 +86,12 @@ class PolicyTest {
         PolicyDocument.fromJson(document).use { policy ->
             IdentityKeyPair.generate().use { alice ->
                 try {
-                    initiateCallWithPolicy(policy, "carol", alice, "alice", 4u)
+                    initiateCallWithPolicy(policy, ExpectedPeer("carol"), alice, "alice")
                     fail("a call the policy forbids was started")
                 } catch (e: CallsealException.PolicyForbids) {
                     assertTrue(e.message!!.contains("user-setting-off"))
                 }
-                val start = initiateCallWithPolicy(policy, "bob", alice, "alice", 4u)
+                val start = initiateCallWithPolicy(policy, ExpectedPeer("bob"), alice, "alice")
                 start.session.use { session ->
                     try {
                         session.checkFeature("call-transfer")
@@ -100,6 +100,22 @@ class PolicyTest {
                     }
                     session.checkFeature("reactions")
                     assertFalse(start.message.isEmpty())
+                }
+                IdentityKeyPair.generate().use { bob ->
+                    respondToCallWithPolicy(policy, "alice", bob, "bob", start.message, ExpectedPeer("alice"))
+                        .session.close()
+                    try {
+                        respondToCallWithPolicy(policy, "rec", bob, "bob", start.message)
+                        fail("a call the policy forbids was answered")
+                    } catch (e: CallsealException.PolicyForbids) {
+                        assertEquals("policy-forbids", e.code)
+                    }
+                    // The decision is about alice: the expected caller is alice.
+                    try {
+                        respondToCallWithPolicy(policy, "alice", bob, "bob", start.message, ExpectedPeer("carol"))
+                        fail("an expected caller other than the policy's was taken")
+                    } catch (e: CallsealException.InvalidArgument) {
+                    }
                 }
             }
         }

@@ -22,9 +22,9 @@ fun conformanceDir(): File {
 
 /** The `cases` of one conformance file, after checking its version. */
 @Suppress("UNCHECKED_CAST")
-fun loadCases(name: String): List<Map<String, Any?>> {
+fun loadCases(name: String, version: Long = 1L): List<Map<String, Any?>> {
     val file = Json.parse(File(conformanceDir(), name).readText()) as Map<String, Any?>
-    check(file["version"] == 1L) { "$name: unknown version ${file["version"]}" }
+    check(file["version"] == version) { "$name: version ${file["version"]}, expected $version" }
     val cases = file["cases"] as List<Map<String, Any?>>
     check(cases.isNotEmpty()) { "$name has no cases" }
     return cases
@@ -34,6 +34,8 @@ fun Map<String, Any?>.str(key: String): String = this[key] as? String ?: error("
 fun Map<String, Any?>.bytes(key: String): ByteArray = str(key).unhex()
 fun Map<String, Any?>.u64(key: String): ULong = str(key).toULong()
 fun Map<String, Any?>.suite(): UShort = (this["suite"] as Long).toUShort()
+fun Map<String, Any?>.bool(key: String): Boolean = this[key] as? Boolean ?: error("no boolean $key")
+fun Map<String, Any?>.long(key: String): Long = this[key] as? Long ?: error("no integer $key")
 @Suppress("UNCHECKED_CAST")
 fun Map<String, Any?>.obj(key: String): Map<String, Any?> = this[key] as Map<String, Any?>
 @Suppress("UNCHECKED_CAST")
