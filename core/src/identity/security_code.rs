@@ -29,7 +29,7 @@ pub struct SecurityCode {
 }
 
 impl SecurityCode {
-    /// The code for the 20 bytes derived with `"callseal/1 security code"`.
+    /// The code for the 20 bytes derived with `"callseal/2 security code"`.
     pub fn from_bytes(bytes: [u8; SECURITY_CODE_LEN]) -> Self {
         let mut groups = [0u32; 4];
         for (group, chunk) in groups.iter_mut().zip(bytes.chunks_exact(5)) {
