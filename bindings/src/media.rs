@@ -127,6 +127,14 @@ impl MediaSender {
     pub fn kid(&self) -> u64 {
         guard(|| Ok(lock(&self.inner)?.sender().kid().0)).unwrap_or_default()
     }
+
+    /// The counter the next frame will use, or none once exhausted: save it
+    /// with the key to resume with [`starting_at`](Self::starting_at).
+    pub fn next_counter(&self) -> Option<u64> {
+        guard(|| Ok(lock(&self.inner)?.sender().next_counter().map(|c| c.0)))
+            .ok()
+            .flatten()
+    }
 }
 
 /// What [`MediaReceiver::decrypt_frame`] returns: the frame and what its

@@ -9,12 +9,16 @@
 import init, { CallSession, IdentityKeyPair, IdentityStore } from '../pkg/index.js';
 import { E2eeWorker } from '../pkg/webrtc.js';
 
-/** One side: its transform worker and its peer connection. */
-export async function participant(name, { mode } = {}) {
+/**
+ * One side: its transform worker and its peer connection. `receive(kind)`
+ * gives the options of its receiver of that kind (E2eeWorker.protectReceiver:
+ * `kids`).
+ */
+export async function participant(name, { mode, receive = () => ({}) } = {}) {
   const e2ee = new E2eeWorker({ mode });
   await e2ee.ready();
   const pc = new RTCPeerConnection(e2ee.mode === 'encoded-streams' ? { encodedInsertableStreams: true } : {});
-  return { name, e2ee, pc, remote: new MediaStream(), local: null };
+  return { name, e2ee, pc, receive, remote: new MediaStream(), local: null };
 }
 
 /**
@@ -91,7 +95,10 @@ async function sendMedia(from, to) {
     // Both directions of the transceiver, before negotiation (see
     // E2eeWorker.protectReceiver).
     const transceiver = from.pc.getTransceivers().find((t) => t.sender === sender);
-    await from.e2ee.protectTransceiver(transceiver);
+    await Promise.all([
+      from.e2ee.protectSender(transceiver.sender),
+      from.e2ee.protectReceiver(transceiver.receiver, from.receive(track.kind)),
+    ]);
   }
 }
 

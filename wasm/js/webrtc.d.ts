@@ -55,7 +55,33 @@ export interface FrameKey {
   /** RFC 9605 cipher suite number, 1–8. */
   suite: number;
   kid: bigint | number;
+  /** Copied to the worker, which wipes its copy once used. */
   baseKey: Uint8Array;
+}
+
+/** A sender key, possibly resumed from a saved counter. */
+export interface SenderKey extends FrameKey {
+  /**
+   * The counter of the first frame: required to use a key id this worker
+   * already sent under, and then at least its `senderState().nextCounter`.
+   */
+  startingAt?: bigint | number;
+}
+
+/** The sender's key id and the counter of its next frame. */
+export interface SenderState {
+  kid: bigint | null;
+  nextCounter: bigint | null;
+}
+
+/** `protectReceiver`'s options. */
+export interface ReceiverOptions {
+  /** RTP payload type → MIME type, where frame metadata lacks `mimeType`. */
+  payloadTypes?: Record<number, string>;
+  /** The only key ids this receiver accepts (default: every key the worker has). */
+  kids?: Iterable<bigint | number>;
+  /** The media kind it accepts (default: its track's kind). */
+  kind?: 'audio' | 'video';
 }
 
 /** The worker's counters. */
@@ -65,6 +91,9 @@ export interface TransformStats {
   encryptFailures: number;
   decryptFailures: number;
   droppedWithoutKey: number;
+  /** Authentic frames dropped on a track they do not belong to (key id or media kind). */
+  misrouted: number;
+  misroutedByKind: { audio: number; video: number };
   failuresByCode: Record<string, number>;
   encryptedByCodec: Record<string, number>;
   decryptedByCodec: Record<string, number>;
@@ -74,6 +103,8 @@ export interface TransformStats {
   ignoredSignals: Partial<Record<Ignored, number>>;
   /** Rekey steps whose keys were installed. */
   rekeys: number;
+  /** Requests naming no operation of the worker. */
+  rejectedOps: number;
 }
 
 export interface E2eeWorkerOptions {
@@ -83,6 +114,8 @@ export interface E2eeWorkerOptions {
   workerUrl?: string | URL;
   /** Force a path; default: script-transform where available. */
   mode?: 'script-transform' | 'encoded-streams';
+  /** How long an attach waits for the worker's confirmation (default 10000 ms). */
+  attachTimeoutMs?: number;
 }
 
 /** The main-thread side of the callseal transform worker. */
@@ -92,9 +125,12 @@ export declare class E2eeWorker {
   readonly worker: Worker;
   ready(): Promise<{ ok: true }>;
   protectSender(sender: RTCRtpSender, options?: { payloadTypes?: Record<number, string> }): Promise<void>;
-  protectReceiver(receiver: RTCRtpReceiver, options?: { payloadTypes?: Record<number, string> }): Promise<void>;
-  protectTransceiver(transceiver: RTCRtpTransceiver, options?: { payloadTypes?: Record<number, string> }): Promise<void>;
-  setSenderKey(key: FrameKey): Promise<{ ok: true }>;
+  protectReceiver(receiver: RTCRtpReceiver, options?: ReceiverOptions): Promise<void>;
+  protectTransceiver(transceiver: RTCRtpTransceiver, options?: ReceiverOptions): Promise<void>;
+  /** Whether a protect call resolved for this sender or receiver. */
+  isProtected(target: RTCRtpSender | RTCRtpReceiver): boolean;
+  setSenderKey(key: SenderKey): Promise<{ ok: true }>;
+  senderState(): Promise<SenderState>;
   addReceiverKey(key: FrameKey): Promise<{ ok: true }>;
   removeReceiverKey(kid: bigint | number): Promise<boolean>;
   startCall(options: StartCallOptions): Promise<CallStep>;

@@ -16,24 +16,38 @@ export class E2eeWorker {
   #pending = new Map();
   #next = 1;
   #mode;
-  #attached = new WeakSet();
+  #attachTimeoutMs;
+  // Senders and receivers whose transform is installed, and those being attached.
+  #protected = new WeakSet();
+  #attaching = new WeakMap();
+  #attachWaits = new Map();
 
   /**
    * @param {object} [options]
    * @param {Worker} [options.worker] a worker running transform-worker.js
    * @param {string|URL} [options.workerUrl] where transform-worker.js is
    * @param {'script-transform'|'encoded-streams'} [options.mode] force a path
+   * @param {number} [options.attachTimeoutMs] how long an attach waits for
+   *   the worker to confirm its transform (default 10000)
    */
   constructor(options = {}) {
+    const workerOptions = { type: 'module', name: 'callseal-transform' };
+    // The literal `new URL('./transform-worker.js', import.meta.url)` inside
+    // `new Worker(...)` is what bundlers (Vite, webpack) recognise and emit.
     this.#worker =
       options.worker ||
-      new Worker(options.workerUrl || new URL('./transform-worker.js', import.meta.url), {
-        type: 'module',
-        name: 'callseal-transform',
-      });
+      (options.workerUrl
+        ? new Worker(options.workerUrl, workerOptions)
+        : new Worker(new URL('./transform-worker.js', import.meta.url), workerOptions));
     this.#mode = options.mode || (hasScriptTransform() ? 'script-transform' : 'encoded-streams');
+    this.#attachTimeoutMs = options.attachTimeoutMs ?? 10000;
     this.#worker.addEventListener('message', (event) => {
-      const { id, result, error } = event.data || {};
+      const { id, result, error, attached } = event.data || {};
+      if (attached !== undefined) {
+        const wait = this.#attachWaits.get(attached);
+        if (wait) wait(error);
+        return;
+      }
       const pending = this.#pending.get(id);
       if (!pending) return;
       this.#pending.delete(id);
@@ -65,18 +79,81 @@ export class E2eeWorker {
     return this.#request('ping');
   }
 
-  #attach(target, side, payloadTypes) {
-    // Once per sender or receiver: createEncodedStreams() works only once.
-    if (this.#attached.has(target)) return Promise.resolve();
-    this.#attached.add(target);
-    const options = { side, payloadTypes };
+  // Once per sender or receiver: concurrent calls share one attempt, and
+  // the target counts as protected only once its transform is installed.
+  #attach(target, options) {
+    if (this.#protected.has(target)) return Promise.resolve();
+    const running = this.#attaching.get(target);
+    if (running) return running;
+    const attempt = this.#install(target, options)
+      .then(() => {
+        this.#protected.add(target);
+      })
+      .finally(() => {
+        this.#attaching.delete(target);
+      });
+    this.#attaching.set(target, attempt);
+    return attempt;
+  }
+
+  async #install(target, options) {
     if (this.#mode === 'script-transform') {
-      target.transform = new RTCRtpScriptTransform(this.#worker, options);
-      return Promise.resolve();
+      const token = this.#next++;
+      options = { ...options, token };
+      const confirmed = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#attachWaits.delete(token);
+          reject(new CallsealError('internal', `the worker did not confirm the transform within ${this.#attachTimeoutMs} ms`));
+        }, this.#attachTimeoutMs);
+        this.#attachWaits.set(token, (error) => {
+          clearTimeout(timer);
+          this.#attachWaits.delete(token);
+          if (error) reject(new CallsealError(error.code, error.message));
+          else resolve();
+        });
+      });
+      let transform;
+      try {
+        transform = new RTCRtpScriptTransform(this.#worker, options);
+        target.transform = transform;
+        if (target.transform !== transform) {
+          throw new CallsealError('internal', 'the transform could not be set on this sender or receiver');
+        }
+        await confirmed;
+      } catch (err) {
+        // Nothing half-installed stays: the next attempt starts clean.
+        confirmed.catch(() => {});
+        this.#attachWaits.get(token)?.(null);
+        if (transform && target.transform === transform) {
+          try {
+            target.transform = null;
+          } catch {
+            // A target that refuses null keeps a transform that never got a key.
+          }
+        }
+        throw err instanceof CallsealError ? err : new CallsealError('internal', String((err && err.message) || err));
+      }
+      return;
     }
-    // Needs an RTCPeerConnection made with { encodedInsertableStreams: true }.
-    const { readable, writable } = target.createEncodedStreams();
-    return this.#request('stream', { readable, writable, options }, [readable, writable]);
+    // Needs an RTCPeerConnection made with { encodedInsertableStreams: true };
+    // works once per target (a failed attempt cannot be repeated: the
+    // target then stays unprotected and sends nothing through us).
+    let streams;
+    try {
+      streams = target.createEncodedStreams();
+    } catch (err) {
+      throw new CallsealError('internal', `createEncodedStreams failed: ${(err && err.message) || err}`);
+    }
+    const { readable, writable } = streams;
+    await this.#request('stream', { readable, writable, options }, [readable, writable]);
+  }
+
+  /**
+   * Whether `target` (an RTCRtpSender or RTCRtpReceiver) has this worker's
+   * transform installed: true only once a protect call resolved for it.
+   */
+  isProtected(target) {
+    return this.#protected.has(target);
   }
 
   /**
@@ -84,17 +161,24 @@ export class E2eeWorker {
    * to MIME types, for browsers whose frame metadata lacks `mimeType`.
    */
   protectSender(rtpSender, { payloadTypes } = {}) {
-    return this.#attach(rtpSender, 'send', payloadTypes);
+    return this.#attach(rtpSender, { side: 'send', payloadTypes });
   }
 
   /**
    * Decrypts what `rtpReceiver` receives (frames that fail are dropped and
-   * counted). Attach it before negotiation where the receiver already
-   * exists: Chromium does not run a transform attached in `ontrack` to a
-   * receiver whose transceiver existed before the remote description.
+   * counted). The receiver accepts frames of its own media kind only
+   * (`kind`, default its track's kind) and, given `kids`, only frames under
+   * those key ids: an authentic frame of another track, moved here by the
+   * network, is dropped and counted in `stats().misrouted`. Attach it
+   * right after the transceiver is made (`addTrack`, `addTransceiver`),
+   * before awaiting anything, as `protectTransceiver` does: Chromium does
+   * not run a script transform set on a receiver later (in `ontrack`, or
+   * after a round trip to the worker).
    */
-  protectReceiver(rtpReceiver, { payloadTypes } = {}) {
-    return this.#attach(rtpReceiver, 'receive', payloadTypes);
+  protectReceiver(rtpReceiver, { payloadTypes, kids, kind } = {}) {
+    const options = { side: 'receive', payloadTypes, kind: kind || rtpReceiver.track?.kind };
+    if (kids !== undefined) options.kids = Array.from(kids, (k) => BigInt(k));
+    return this.#attach(rtpReceiver, options);
   }
 
   /**
@@ -103,18 +187,47 @@ export class E2eeWorker {
    * Attaching twice is harmless.
    */
   async protectTransceiver(transceiver, options = {}) {
-    await this.protectSender(transceiver.sender, options);
-    await this.protectReceiver(transceiver.receiver, options);
+    // Both in the same task: Chromium runs a receiver's script transform
+    // only if it was set without waiting for anything since the transceiver
+    // was made (measured: set after a round trip to the worker, frames
+    // bypass it and fail to decode).
+    await Promise.all([
+      this.protectSender(transceiver.sender, options),
+      this.protectReceiver(transceiver.receiver, options),
+    ]);
   }
 
-  /** Encrypts from now on under this key (suite number, key id, base key). */
-  setSenderKey({ suite, kid, baseKey }) {
-    return this.#request('setSenderKey', { suite, kid, baseKey });
+  /**
+   * Encrypts from now on under this key (suite number, key id, base key).
+   * A key id goes into one sender only: a key id this worker already sent
+   * under is refused (`invalid-argument`) unless `startingAt` resumes it at
+   * or after its next unused counter (`senderState().nextCounter`). Across
+   * workers and page loads the worker cannot know: never give the same key
+   * and key id to two senders, and resume a saved key only from its saved
+   * counter. The worker receives a copy of `baseKey` and wipes it once used;
+   * `baseKey` itself stays the caller's to wipe.
+   */
+  async setSenderKey({ suite, kid, baseKey, startingAt }) {
+    const copy = keyCopy(baseKey);
+    return this.#request('setSenderKey', { suite, kid, baseKey: copy, startingAt }, transferOf(copy));
   }
 
-  /** Adds a key to decrypt with; older keys stay for frames in flight. */
-  addReceiverKey({ kid, suite, baseKey }) {
-    return this.#request('addReceiverKey', { kid, suite, baseKey });
+  /**
+   * The sender's key id and the counter its next frame uses
+   * (`{ kid, nextCounter }`, bigints, or nulls without a sender): save both
+   * to resume the key later with `setSenderKey({ ..., startingAt })`.
+   */
+  senderState() {
+    return this.#request('senderState');
+  }
+
+  /**
+   * Adds a key to decrypt with; older keys stay for frames in flight. The
+   * worker wipes the copy of `baseKey` it receives.
+   */
+  async addReceiverKey({ kid, suite, baseKey }) {
+    const copy = keyCopy(baseKey);
+    return this.#request('addReceiverKey', { kid, suite, baseKey: copy }, transferOf(copy));
   }
 
   /** Removes a receive key; resolves to whether there was one. */
@@ -127,8 +240,13 @@ export class E2eeWorker {
    * `allowShortTags`, `rekeyEveryMs`, `peerIdentity`): resolves to
    * `{ message, status }`; send `message` to the peer.
    */
-  startCall({ uid, peerUid, suite = 4, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret } = {}) {
-    return this.#request('startCall', { uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret });
+  async startCall({ uid, peerUid, suite = 4, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret } = {}) {
+    const secret = identitySecret === undefined ? undefined : keyCopy(identitySecret);
+    return this.#request(
+      'startCall',
+      { uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret: secret },
+      transferOf(secret),
+    );
   }
 
   /**
@@ -136,10 +254,13 @@ export class E2eeWorker {
    * `expectedPeerUid`, `expectedPeerIdentity`, `allowShortTags`,
    * `rekeyEveryMs`): resolves to `{ message, status }`.
    */
-  answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret } = {}) {
-    return this.#request('answerCall', {
-      uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret,
-    });
+  async answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret } = {}) {
+    const secret = identitySecret === undefined ? undefined : keyCopy(identitySecret);
+    return this.#request(
+      'answerCall',
+      { uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret: secret },
+      transferOf(secret),
+    );
   }
 
   /**
@@ -195,5 +316,21 @@ export class E2eeWorker {
       reject(new CallsealError('internal', 'worker terminated'));
     }
     this.#pending.clear();
+    for (const wait of [...this.#attachWaits.values()]) {
+      wait({ code: 'internal', message: 'worker terminated' });
+    }
   }
+}
+
+// A fresh copy of key bytes, whose buffer is transferred to the worker (so
+// no copy of ours stays on this thread) and wiped there once used.
+function keyCopy(bytes) {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new CallsealError('invalid-argument', 'key bytes must be a Uint8Array');
+  }
+  return bytes.slice();
+}
+
+function transferOf(copy) {
+  return copy === undefined ? [] : [copy.buffer];
 }

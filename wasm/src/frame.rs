@@ -300,16 +300,28 @@ impl FrameReceiver {
             let start = u32::try_from(open.header_len).map_err(|_| busy())?;
             let body = frame.subarray(start, len);
             let plain = open_frame(&key, &open.nonce, &open.aad, &body);
-            let inner = Rc::clone(&self.inner);
             let header = open.header;
+            let serial = open.key_serial;
+            let inner = Rc::clone(&self.inner);
             let commit =
                 Closure::once_into_js(move |payload: JsValue| -> Result<JsValue, JsValue> {
                     let mut r = inner.try_borrow_mut().map_err(|_| JsValue::from(busy()))?;
-                    r.commit_external(&header)
+                    r.commit_external(&header, serial)
                         .map_err(|e| JsValue::from(Failure::from(e)))?;
                     Ok(payload)
                 });
-            then(&plain, &commit)
+            // A failed tag counts against the key's forgery limit, as the
+            // synchronous path counts it.
+            let inner = Rc::clone(&self.inner);
+            let reject =
+                Closure::once_into_js(move |reason: JsValue| -> Result<JsValue, JsValue> {
+                    if let Ok(mut r) = inner.try_borrow_mut() {
+                        // A key replaced meanwhile has nothing to count against.
+                        let _ = r.reject_external(&header, serial);
+                    }
+                    Err(reason)
+                });
+            then(&plain, &commit, &reject)
         }))
     }
 }
@@ -320,14 +332,14 @@ fn rejecting(result: Result<Promise, Failure>) -> Promise {
     result.unwrap_or_else(|failure| Promise::reject(&failure.into()))
 }
 
-/// `promise.then(f)`.
-fn then(promise: &Promise, f: &JsValue) -> Result<Promise, Failure> {
+/// `promise.then(f, g)`.
+fn then(promise: &Promise, f: &JsValue, g: &JsValue) -> Result<Promise, Failure> {
     let internal = |_| Failure::new(ErrorKind::Internal, "Promise.then failed");
     let then: Function = Reflect::get(promise, &JsValue::from_str("then"))
         .map_err(internal)?
         .dyn_into()
         .map_err(|_| Failure::new(ErrorKind::Internal, "Promise.then missing"))?;
-    then.call1(promise, f)
+    then.call2(promise, f, g)
         .map_err(internal)?
         .dyn_into()
         .map_err(|_| Failure::new(ErrorKind::Internal, "not a promise"))

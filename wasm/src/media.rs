@@ -109,6 +109,15 @@ impl MediaSender {
     pub fn kid(&self) -> u64 {
         self.inner.sender().kid().0
     }
+
+    /// The counter of the next frame (a bigint), or `undefined` once the
+    /// counter space is used up. Save it with the key to resume later with
+    /// `MediaSender.startingAt`: a key and KID must never start again at a
+    /// counter already used.
+    #[wasm_bindgen(getter, js_name = nextCounter)]
+    pub fn next_counter(&self) -> Option<u64> {
+        self.inner.sender().next_counter().map(|c| c.0)
+    }
 }
 
 /// Decrypts frames made by a `MediaSender`, whatever their codec (the

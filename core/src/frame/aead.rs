@@ -14,6 +14,7 @@ use ctr::cipher::{InnerIvInit, StreamCipher};
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use super::error::Error;
 use super::header::Counter;
@@ -87,6 +88,9 @@ pub(crate) struct FrameCipher {
     salt_hi: u64,
     salt_lo: u32,
     tag_len: usize,
+    /// The AES-GCM suites' key bytes, for a platform AES-GCM (WebCrypto,
+    /// see [`ExternalKey`](super::ExternalKey)); `None` for the other suites.
+    external: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Drop for FrameCipher {
@@ -139,7 +143,16 @@ impl FrameCipher {
             salt_hi: u64::from_be_bytes(salt_hi),
             salt_lo: u32::from_be_bytes(salt_lo),
             tag_len: suite.tag_len(),
+            external: super::external::require_gcm(suite)
+                .ok()
+                .map(|()| Zeroizing::new(key.to_vec())),
         })
+    }
+
+    /// The AES-GCM key bytes, for a platform AES-GCM; `None` unless the
+    /// suite is AES-GCM.
+    pub(crate) fn external_key(&self) -> Option<&[u8]> {
+        self.external.as_deref().map(Vec::as_slice)
     }
 
     /// nonce = salt XOR CTR (CTR big-endian in the low 8 bytes).

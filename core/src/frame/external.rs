@@ -35,7 +35,7 @@
 //! let (ct, tag) = frame[open.header_len..].split_at(frame.len() - open.header_len - 16);
 //! let mut plain = ct.to_vec();
 //! gcm.decrypt_inout_detached(&open.nonce.into(), &open.aad, plain.as_mut_slice().into(), tag.try_into()?)?;
-//! receiver.commit_external(&open.header)?;
+//! receiver.commit_external(&open.header, open.key_serial)?;
 //! assert_eq!(plain, b"hello");
 //! // Committed: the same frame is now a replay.
 //! assert!(receiver.open_external(b"meta", &frame).is_err());
@@ -86,6 +86,13 @@ impl ExternalKey {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// A copy of a keyed cipher's AES-GCM key.
+    pub(crate) fn copy_of(bytes: &[u8]) -> Self {
+        Self {
+            bytes: Zeroizing::new(bytes.to_vec()),
+        }
+    }
 }
 
 impl fmt::Debug for ExternalKey {
@@ -120,6 +127,15 @@ pub struct ExternalOpen {
     pub nonce: [u8; NONCE_LEN],
     /// The AAD: header || metadata.
     pub aad: Vec<u8>,
+    /// Which installed key the frame was checked against: each key the
+    /// receiver installs (a key added, a ratchet step derived) gets a new
+    /// serial. [`Receiver::commit_external`](super::Receiver::commit_external)
+    /// refuses the frame if its KID's key is no longer this one, so a key
+    /// replaced while the platform decrypted cannot have its replay window
+    /// written by a frame of the old key; [`Receiver::external_key`](super::Receiver::external_key)
+    /// gives this key's bytes, and the serial names it in a cache of
+    /// platform keys.
+    pub key_serial: u64,
 }
 
 impl fmt::Debug for ExternalSeal {
@@ -204,7 +220,7 @@ mod tests {
                 assert_eq!(plain, &payload[..]);
                 // ...which recorded it: committing it again is a replay.
                 assert!(matches!(
-                    receiver.commit_external(&open.header),
+                    receiver.commit_external(&open.header, open.key_serial),
                     Err(Error::Replay { .. })
                 ));
                 assert!(matches!(
@@ -216,7 +232,9 @@ mod tests {
             let seal = outside.seal_external(b"").unwrap();
             let frame = seal_with(suite, key.as_bytes(), &seal, b"x");
             let open = receiver.open_external(b"", &frame).unwrap();
-            receiver.commit_external(&open.header).unwrap();
+            receiver
+                .commit_external(&open.header, open.key_serial)
+                .unwrap();
             assert!(matches!(
                 receiver.decrypt(b"", &frame),
                 Err(Error::Replay { .. })
@@ -257,5 +275,126 @@ mod tests {
             receiver.open_external(b"", short).unwrap_err(),
             Error::FrameTooShort
         );
+    }
+
+    /// Opens `frame` outside the core: the platform's AES-GCM with the key
+    /// the receiver hands out, then a commit or a reject.
+    fn open_outside(receiver: &mut Receiver, frame: &[u8]) -> Result<Vec<u8>, Error> {
+        let open = receiver.open_external(b"", frame)?;
+        let key = receiver.external_key(&open.header, open.key_serial)?;
+        let mut body = frame[open.header_len..frame.len() - 16].to_vec();
+        let tag: [u8; 16] = frame[frame.len() - 16..].try_into().unwrap();
+        let ok = Aes128Gcm::new_from_slice(key.as_bytes())
+            .unwrap()
+            .decrypt_inout_detached(
+                &open.nonce.into(),
+                &open.aad,
+                body.as_mut_slice().into(),
+                &tag.into(),
+            )
+            .is_ok();
+        if ok {
+            receiver.commit_external(&open.header, open.key_serial)?;
+            Ok(body)
+        } else {
+            receiver.reject_external(&open.header, open.key_serial)?;
+            Err(Error::AuthenticationFailed)
+        }
+    }
+
+    /// A key replaced while the platform decrypts: the frame of the old key
+    /// cannot write the new key's replay window, nor count against it.
+    #[test]
+    fn a_key_replaced_mid_flight_cannot_commit() {
+        let suite = CipherSuite::AesGcm128Sha256;
+        let kid = Kid(7);
+        let old = || BaseKey::new(&[1; 16]).unwrap();
+        let new = || BaseKey::new(&[2; 16]).unwrap();
+        let mut receiver = Receiver::new(ReceiverConfig::default());
+        receiver.add_key(kid, suite, old()).unwrap();
+        let mut old_sender = Sender::starting_at(suite, kid, old(), Counter(40)).unwrap();
+        let frame = old_sender.encrypt(b"", b"old").unwrap();
+        let open = receiver.open_external(b"", &frame).unwrap();
+        let old_key = receiver
+            .external_key(&open.header, open.key_serial)
+            .unwrap();
+
+        receiver.add_key(kid, suite, new()).unwrap();
+        let gone = Err(Error::UnknownKeyId(kid));
+        assert_eq!(
+            receiver.commit_external(&open.header, open.key_serial),
+            gone
+        );
+        assert_eq!(
+            receiver.reject_external(&open.header, open.key_serial),
+            gone
+        );
+        assert_eq!(
+            receiver
+                .external_key(&open.header, open.key_serial)
+                .map(|_| ()),
+            gone
+        );
+        assert_eq!(receiver.auth_failures(kid), 0);
+        // The new key's window is untouched: its counters from 0 open.
+        let mut new_sender = Sender::new(suite, kid, new()).unwrap();
+        for i in 0..40u8 {
+            let f = new_sender.encrypt(b"", &[i]).unwrap();
+            if i % 10 == 0 {
+                assert_eq!(open_outside(&mut receiver, &f).unwrap(), [i]);
+            }
+        }
+        let again = receiver.open_external(b"", &frame).unwrap();
+        assert_ne!(again.key_serial, open.key_serial);
+        assert_ne!(
+            receiver
+                .external_key(&again.header, again.key_serial)
+                .unwrap()
+                .as_bytes(),
+            old_key.as_bytes()
+        );
+        // The old frame under the new key: a tag failure, counted.
+        assert_eq!(
+            open_outside(&mut receiver, &frame),
+            Err(Error::AuthenticationFailed)
+        );
+        assert_eq!(receiver.auth_failures(kid), 1);
+    }
+
+    /// A followed ratcheting sender moves forward on the external path as it
+    /// does inside the core: only once a frame of the new step verified.
+    #[test]
+    fn a_followed_ratcheting_sender_steps_on_the_external_path() {
+        let suite = CipherSuite::AesGcm128Sha256;
+        let layout = crate::frame::RatchetLayout::new(8).unwrap();
+        let base = || BaseKey::new(&[5; 16]).unwrap();
+        let mut receiver = Receiver::new(ReceiverConfig::default());
+        receiver
+            .add_ratcheting_sender(suite, layout, 2, base())
+            .unwrap();
+        let mut sender = Sender::ratcheting(suite, layout, 2, base()).unwrap();
+        let f0 = sender.encrypt(b"", b"step 0").unwrap();
+        assert_eq!(open_outside(&mut receiver, &f0).unwrap(), b"step 0");
+        sender.ratchet().unwrap();
+        sender.ratchet().unwrap();
+        // A forged frame two steps ahead fails and moves nothing.
+        let mut forged = sender.encrypt(b"", b"step 2").unwrap();
+        let genuine = forged.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert_eq!(
+            open_outside(&mut receiver, &forged),
+            Err(Error::AuthenticationFailed)
+        );
+        assert_eq!(open_outside(&mut receiver, &genuine).unwrap(), b"step 2");
+        assert!(matches!(
+            open_outside(&mut receiver, &genuine),
+            Err(Error::Replay { .. })
+        ));
+        let next = sender.encrypt(b"", b"again").unwrap();
+        assert_eq!(open_outside(&mut receiver, &next).unwrap(), b"again");
+        // And the core agrees frame for frame.
+        let more = sender.encrypt(b"", b"inside").unwrap();
+        assert_eq!(receiver.decrypt(b"", &more).unwrap(), b"inside");
     }
 }

@@ -97,6 +97,9 @@ struct KeyEntry {
     /// each failure; at 0 the key is refused. Counting down keeps the
     /// success path to one compare with zero.
     failures_left: u64,
+    /// Unique per key installed in this receiver (see
+    /// [`ExternalOpen::key_serial`](super::ExternalOpen::key_serial)).
+    serial: u64,
 }
 
 impl KeyEntry {
@@ -252,6 +255,8 @@ pub struct Receiver {
     keys: HashMap<Kid, KeyEntry, KidHash>,
     followers: Vec<Follower>,
     aad: Vec<u8>,
+    /// The serial of the last key installed.
+    serials: u64,
 }
 
 impl core::fmt::Debug for Receiver {
@@ -289,6 +294,7 @@ impl Receiver {
             keys: HashMap::with_hasher(KidHash::new()),
             followers: Vec::new(),
             aad: Vec::with_capacity(64),
+            serials: 0,
         }
     }
 
@@ -309,8 +315,9 @@ impl Receiver {
         Ok(())
     }
 
-    fn entry(&self, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Result<KeyEntry, Error> {
-        new_entry(self.config.replay_window, kid, suite, base)
+    fn entry(&mut self, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Result<KeyEntry, Error> {
+        let serial = next_serial(&mut self.serials);
+        new_entry(self.config.replay_window, kid, suite, base, serial)
     }
 
     /// Removes the key for `kid`; returns whether there was one.
@@ -350,16 +357,21 @@ impl Receiver {
             return entry.auth_failures();
         }
         // A step ahead of a followed sender, not yet committed.
-        let Some(f) = self.follower_index(kid).and_then(|i| self.followers.get(i)) else {
-            return 0;
-        };
+        self.candidate(kid).map_or(0, KeyEntry::auth_failures)
+    }
+
+    /// The key of a step ahead of a followed sender, if a frame asked for
+    /// it already (not yet committed).
+    fn candidate(&self, kid: Kid) -> Option<&KeyEntry> {
+        let f = self
+            .follower_index(kid)
+            .and_then(|i| self.followers.get(i))?;
         let ahead = f.layout.step_low_bits(kid).wrapping_sub(f.step) & f.layout.mask();
         ahead
             .checked_sub(1)
             .and_then(|j| usize::try_from(j).ok())
             .and_then(|j| f.lookahead.get(j))
             .and_then(|(_, entry)| entry.as_ref())
-            .map_or(0, KeyEntry::auth_failures)
     }
 
     /// Follows a §5.1 ratcheting sender of key `generation`, starting at
@@ -481,15 +493,26 @@ impl Receiver {
         tag: &[u8],
     ) -> Result<(), Error> {
         let kid = header.kid;
-        let i = self.follower_index(kid).ok_or(Error::UnknownKeyId(kid))?;
-        let max = self.config.max_ratchet_steps;
-        let window = self.config.replay_window;
-        let retained = u64::from(self.config.retained_ratchet_keys);
+        let (i, d) = self.follow_candidate(kid)?;
         let Self {
-            keys,
             followers,
             aad: scratch,
             ..
+        } = self;
+        let entry = candidate_mut(followers, i, d).ok_or(Error::UnknownKeyId(kid))?;
+        // Authenticate under the candidate key; only then commit the step.
+        entry.open(header, join_aad(scratch, header_bytes, metadata), buf, tag)?;
+        self.follow_commit(i, d, kid)
+    }
+
+    /// The follower of `kid` and how many steps ahead of it `kid` is, with
+    /// that step's key derived (once) into its lookahead slot.
+    fn follow_candidate(&mut self, kid: Kid) -> Result<(usize, usize), Error> {
+        let i = self.follower_index(kid).ok_or(Error::UnknownKeyId(kid))?;
+        let max = self.config.max_ratchet_steps;
+        let window = self.config.replay_window;
+        let Self {
+            followers, serials, ..
         } = self;
         let f = followers.get_mut(i).ok_or(Error::UnknownKeyId(kid))?;
         let mask = f.layout.mask();
@@ -515,17 +538,30 @@ impl Receiver {
                 .ratchet(f.suite);
             f.lookahead.push((next, None));
         }
-        let (suite, layout, generation) = (f.suite, f.layout, f.generation);
+        let suite = f.suite;
         let (base, slot) = f.lookahead.get_mut(d - 1).ok_or(Error::UnknownKeyId(kid))?;
         if slot.is_none() {
-            *slot = Some(new_entry(window, kid, suite, base)?);
+            *slot = Some(new_entry(window, kid, suite, base, next_serial(serials))?);
         }
-        let entry = slot.as_mut().ok_or(Error::UnknownKeyId(kid))?;
-        // Authenticate under the candidate key; only then commit the step.
-        entry.open(header, join_aad(scratch, header_bytes, metadata), buf, tag)?;
+        Ok((i, d))
+    }
 
+    /// Moves follower `i` forward `d` steps, a frame of that step having
+    /// authenticated: the passed steps' keys (as far as retained) are
+    /// installed, older ones removed.
+    fn follow_commit(&mut self, i: usize, d: usize, kid: Kid) -> Result<(), Error> {
+        let window = self.config.replay_window;
+        let retained = u64::from(self.config.retained_ratchet_keys);
+        let Self {
+            keys,
+            followers,
+            serials,
+            ..
+        } = self;
+        let f = followers.get_mut(i).ok_or(Error::UnknownKeyId(kid))?;
+        let (suite, layout, generation) = (f.suite, f.layout, f.generation);
         let previous = f.step;
-        let target = previous.wrapping_add(ahead);
+        let target = previous.wrapping_add(d as u64);
         let mut passed: Vec<_> = f.lookahead.drain(..d).collect();
         for (n, (step_base, step_entry)) in passed.iter_mut().enumerate() {
             // The n-th passed key (0-based) belongs to step previous + n + 1.
@@ -536,7 +572,7 @@ impl Receiver {
             let step_kid = layout.kid(generation, step)?;
             let e = match step_entry.take() {
                 Some(e) => e,
-                None => new_entry(window, step_kid, suite, step_base)?,
+                None => new_entry(window, step_kid, suite, step_base, next_serial(serials))?,
             };
             // A KID reused after 2^R steps names a new key: replace it.
             f.kids.retain(|(_, k)| *k != step_kid);
@@ -559,78 +595,146 @@ impl Receiver {
 
     /// Checks a frame whose AES-GCM will run outside the core (see
     /// [`ExternalOpen`](super::ExternalOpen)): decodes the header, finds its
-    /// key (installed with [`add_key`](Self::add_key)) and checks the replay
-    /// window, without recording anything. Returns the nonce and AAD
-    /// (header || `metadata`) to decrypt `frame[header_len..]` with; then,
-    /// only once the tag verified, call [`commit_external`](Self::commit_external).
+    /// key — installed with [`add_key`](Self::add_key), or a step of a
+    /// followed ratcheting sender — and checks the replay window, without
+    /// recording anything. Returns the nonce and AAD (header || `metadata`)
+    /// to decrypt `frame[header_len..]` with, and the serial of the key;
+    /// then, only once the tag verified, call
+    /// [`commit_external`](Self::commit_external).
     ///
     /// If the platform's tag check fails, report it with
     /// [`reject_external`](Self::reject_external) so that it counts against
     /// the key's [`forgery_limit`](CipherSuite::forgery_limit).
     ///
     /// # Errors
-    /// Header errors, [`Error::UnknownKeyId`] (also for the keys of a
-    /// followed ratcheting sender), [`Error::InvalidConfig`] for a key whose
-    /// suite is not AES-GCM, [`Error::FrameTooShort`],
-    /// [`Error::AuthFailureLimit`], [`Error::Replay`], [`Error::TooOld`].
+    /// Header errors, [`Error::UnknownKeyId`], [`Error::RatchetTooFar`],
+    /// [`Error::InvalidConfig`] for a key whose suite is not AES-GCM,
+    /// [`Error::FrameTooShort`], [`Error::AuthFailureLimit`],
+    /// [`Error::Replay`], [`Error::TooOld`].
     pub fn open_external(
-        &self,
+        &mut self,
         metadata: &[u8],
         frame: &[u8],
     ) -> Result<super::ExternalOpen, Error> {
         let (header, hl) = Header::decode(frame)?;
-        let entry = self
-            .keys
-            .get(&header.kid)
-            .ok_or(Error::UnknownKeyId(header.kid))?;
-        super::external::require_gcm(entry.suite)?;
-        if frame.len() < hl + entry.suite.tag_len() {
+        let suite = self.suite_for(header.kid)?;
+        super::external::require_gcm(suite)?;
+        if frame.len() < hl + suite.tag_len() {
             return Err(Error::FrameTooShort);
         }
-        entry.usable(header.kid)?;
-        entry.window.check(header.kid, header.ctr)?;
         let head = frame.get(..hl).ok_or(Error::FrameTooShort)?;
+        self.open_detached_external(&header, head, metadata)
+    }
+
+    /// [`open_external`](Self::open_external) for a frame laid out by the
+    /// caller (media mode): `header` as decoded from `header_bytes`, AAD =
+    /// `header_bytes || metadata`.
+    ///
+    /// # Errors
+    /// As [`open_external`](Self::open_external), without the header and
+    /// length errors.
+    pub fn open_detached_external(
+        &mut self,
+        header: &Header,
+        header_bytes: &[u8],
+        metadata: &[u8],
+    ) -> Result<super::ExternalOpen, Error> {
+        let kid = header.kid;
+        let entry = if self.keys.contains_key(&kid) {
+            self.keys.get(&kid)
+        } else {
+            self.follow_candidate(kid)?;
+            self.candidate(kid)
+        }
+        .ok_or(Error::UnknownKeyId(kid))?;
+        super::external::require_gcm(entry.suite)?;
+        entry.usable(kid)?;
+        entry.window.check(kid, header.ctr)?;
         Ok(super::ExternalOpen {
             nonce: entry.cipher.nonce(header.ctr),
-            aad: super::external::aad(head, metadata),
-            header,
-            header_len: hl,
+            aad: super::external::aad(header_bytes, metadata),
+            header: *header,
+            header_len: header_bytes.len(),
+            key_serial: entry.serial,
         })
     }
 
-    /// Records a frame checked by [`open_external`](Self::open_external)
-    /// whose tag then verified outside the core. The replay window is
-    /// checked again (another copy may have been committed meanwhile).
+    /// The AES-GCM key an [`ExternalOpen`](super::ExternalOpen) was checked
+    /// against (its KID and `key_serial`), to import into the platform once
+    /// per key.
     ///
     /// # Errors
-    /// [`Error::UnknownKeyId`] if the key was removed,
+    /// [`Error::UnknownKeyId`] if that key is gone or was replaced.
+    pub fn external_key(
+        &self,
+        header: &Header,
+        key_serial: u64,
+    ) -> Result<super::ExternalKey, Error> {
+        let kid = header.kid;
+        self.keys
+            .get(&kid)
+            .or_else(|| self.candidate(kid))
+            .filter(|e| e.serial == key_serial)
+            .and_then(|e| e.cipher.external_key())
+            .map(super::ExternalKey::copy_of)
+            .ok_or(Error::UnknownKeyId(kid))
+    }
+
+    /// Records a frame checked by [`open_external`](Self::open_external) or
+    /// [`open_detached_external`](Self::open_detached_external) whose tag
+    /// then verified outside the core, under the key `key_serial` names.
+    /// The replay window is checked again (another copy may have been
+    /// committed meanwhile). A frame of a step ahead of a followed
+    /// ratcheting sender commits that step, as
+    /// [`decrypt_detached`](Self::decrypt_detached) does.
+    ///
+    /// # Errors
+    /// [`Error::UnknownKeyId`] if the key was removed or replaced since the
+    /// frame was opened (its window is left as it was),
     /// [`Error::AuthFailureLimit`] if it was refused meanwhile,
     /// [`Error::Replay`], [`Error::TooOld`].
-    pub fn commit_external(&mut self, header: &Header) -> Result<(), Error> {
-        let entry = self
-            .keys
-            .get_mut(&header.kid)
-            .ok_or(Error::UnknownKeyId(header.kid))?;
-        entry.usable(header.kid)?;
-        entry.window.check(header.kid, header.ctr)?;
-        entry.window.accept(header.ctr);
-        Ok(())
+    pub fn commit_external(&mut self, header: &Header, key_serial: u64) -> Result<(), Error> {
+        let kid = header.kid;
+        let accept = |entry: &mut KeyEntry| {
+            if entry.serial != key_serial {
+                return Err(Error::UnknownKeyId(kid));
+            }
+            entry.usable(kid)?;
+            entry.window.check(kid, header.ctr)?;
+            entry.window.accept(header.ctr);
+            Ok(())
+        };
+        if let Some(entry) = self.keys.get_mut(&kid) {
+            return accept(entry);
+        }
+        let (i, d) = self.follow_candidate(kid)?;
+        accept(candidate_mut(&mut self.followers, i, d).ok_or(Error::UnknownKeyId(kid))?)?;
+        self.follow_commit(i, d, kid)
     }
 
     /// Records that a frame checked by [`open_external`](Self::open_external)
     /// failed its tag check outside the core: one authentication failure
     /// against the key, as [`decrypt_in_place`](Self::decrypt_in_place)
-    /// counts its own (see [`auth_failures`](Self::auth_failures)).
+    /// counts its own (see [`auth_failures`](Self::auth_failures)). Nothing
+    /// is counted if the key was replaced meanwhile.
     ///
     /// # Errors
-    /// [`Error::UnknownKeyId`] if the key was removed.
-    pub fn reject_external(&mut self, header: &Header) -> Result<(), Error> {
-        let entry = self
-            .keys
-            .get_mut(&header.kid)
-            .ok_or(Error::UnknownKeyId(header.kid))?;
-        entry.failed(Error::AuthenticationFailed);
-        Ok(())
+    /// [`Error::UnknownKeyId`] if the key was removed or replaced.
+    pub fn reject_external(&mut self, header: &Header, key_serial: u64) -> Result<(), Error> {
+        let kid = header.kid;
+        let entry = if self.keys.contains_key(&kid) {
+            self.keys.get_mut(&kid)
+        } else {
+            let (i, d) = self.follow_candidate(kid)?;
+            candidate_mut(&mut self.followers, i, d)
+        };
+        match entry {
+            Some(entry) if entry.serial == key_serial => {
+                entry.failed(Error::AuthenticationFailed);
+                Ok(())
+            }
+            _ => Err(Error::UnknownKeyId(kid)),
+        }
     }
 
     /// Decrypts an SFrame ciphertext in place; returns its header and the
@@ -709,13 +813,36 @@ impl Receiver {
     }
 }
 
-fn new_entry(window: u32, kid: Kid, suite: CipherSuite, base: &BaseKey) -> Result<KeyEntry, Error> {
+fn new_entry(
+    window: u32,
+    kid: Kid,
+    suite: CipherSuite,
+    base: &BaseKey,
+    serial: u64,
+) -> Result<KeyEntry, Error> {
     Ok(KeyEntry {
         suite,
         cipher: FrameCipher::new(suite, &derive_key_salt(suite, kid, base))?,
         window: ReplayWindow::new(window),
         failures_left: suite.forgery_limit(),
+        serial,
     })
+}
+
+/// The next key serial (never 0, which no key has).
+fn next_serial(serials: &mut u64) -> u64 {
+    *serials = serials.wrapping_add(1);
+    *serials
+}
+
+/// The lookahead key `d` steps ahead of follower `i`, once derived.
+fn candidate_mut(followers: &mut [Follower], i: usize, d: usize) -> Option<&mut KeyEntry> {
+    followers
+        .get_mut(i)?
+        .lookahead
+        .get_mut(d.checked_sub(1)?)?
+        .1
+        .as_mut()
 }
 
 #[cfg(test)]
@@ -830,27 +957,30 @@ mod tests {
         let frame = s.encrypt(b"", b"gcm").unwrap();
 
         let open = r.open_external(b"", &frame).unwrap();
-        r.reject_external(&open.header).unwrap();
+        r.reject_external(&open.header, open.key_serial).unwrap();
         assert_eq!(r.auth_failures(kid), 1);
         assert_eq!(
-            r.reject_external(&Header {
-                kid: Kid(5),
-                ctr: Counter(0)
-            }),
+            r.reject_external(
+                &Header {
+                    kid: Kid(5),
+                    ctr: Counter(0)
+                },
+                open.key_serial
+            ),
             Err(Error::UnknownKeyId(Kid(5)))
         );
 
         // One failure short of 2^52, then the last one.
         r.keys.get_mut(&kid).unwrap().failures_left = 1;
         let open = r.open_external(b"", &frame).unwrap();
-        r.reject_external(&open.header).unwrap();
+        r.reject_external(&open.header, open.key_serial).unwrap();
         assert_eq!(r.auth_failures(kid), 1 << 52);
         let refused = Err(Error::AuthFailureLimit {
             kid,
             limit: 1 << 52,
         });
         assert_eq!(r.open_external(b"", &frame).map(|_| ()), refused);
-        assert_eq!(r.commit_external(&open.header), refused);
+        assert_eq!(r.commit_external(&open.header, open.key_serial), refused);
         assert_eq!(r.decrypt(b"", &frame).map(|_| ()), refused);
     }
 

@@ -221,6 +221,20 @@ impl Sender {
         })
     }
 
+    /// The AES-GCM key of the current KID, for a platform AES-GCM sealing
+    /// what [`seal_external`](Self::seal_external) prepares. The KID names
+    /// the key: it changes whenever the key does ([`ratchet`](Self::ratchet)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless the suite is AES-GCM.
+    pub fn external_key(&self) -> Result<super::ExternalKey, Error> {
+        super::external::require_gcm(self.suite)?;
+        self.cipher
+            .external_key()
+            .map(super::ExternalKey::copy_of)
+            .ok_or(Error::InvalidConfig("no AES-GCM key"))
+    }
+
     /// Writes the SFrame ciphertext `header || ciphertext || tag` of
     /// `payload` into `out`; returns its length ([`frame_len`](Self::frame_len)).
     ///

@@ -4,6 +4,7 @@
 // fixed-randomness entry points.
 import init, * as api from '../../pkg/index.js';
 import { FILES, replayAll } from '../conformance.mjs';
+import { E2eeWorker } from '../../pkg/webrtc.js';
 import { connect, handshake, hangUp, participant, received, rekey } from '../../demo/loopback.js';
 
 let current = null;
@@ -60,6 +61,91 @@ window.tests = {
     await attachVideos(alice, bob);
     await connect(alice, bob);
     return { modes: [alice.e2ee.mode, bob.e2ee.mode] };
+  },
+
+  /**
+   * Media under keys set from the page, where Bob's video receiver accepts
+   * only key id 9 (another participant's, say): Alice's camera frames (key
+   * id 1) arriving there are authentic but not that track's.
+   */
+  async misrouted() {
+    const alice = await participant('alice');
+    const bob = await participant('bob', { receive: (kind) => ({ kids: kind === 'video' ? [9n] : [1n] }) });
+    current = { alice, bob };
+    const key = (b) => new Uint8Array(16).fill(b);
+    await alice.e2ee.setSenderKey({ suite: 4, kid: 1n, baseKey: key(1) });
+    await bob.e2ee.addReceiverKey({ kid: 1n, suite: 4, baseKey: key(1) });
+    await bob.e2ee.addReceiverKey({ kid: 9n, suite: 4, baseKey: key(9) });
+    await bob.e2ee.setSenderKey({ suite: 4, kid: 2n, baseKey: key(3) });
+    await alice.e2ee.addReceiverKey({ kid: 2n, suite: 4, baseKey: key(3) });
+    await attachVideos(alice, bob);
+    await connect(alice, bob);
+  },
+
+  /**
+   * The worker's rules in a real worker: a repeated key id, an unknown
+   * operation, attaches that fail (no encoded streams; a worker that never
+   * confirms its transform).
+   */
+  async workerRules() {
+    const out = {};
+    const e2ee = new E2eeWorker();
+    await e2ee.ready();
+    const key = new Uint8Array(16).fill(4);
+    await e2ee.setSenderKey({ suite: 4, kid: 7n, baseKey: key });
+    out.repeated = await e2ee.setSenderKey({ suite: 4, kid: 7n, baseKey: key }).then(
+      () => 'accepted',
+      (err) => err.code,
+    );
+    out.keyKept = Array.from(key).every((b) => b === 4);
+    out.state = await e2ee.senderState();
+    out.resumed = await e2ee.setSenderKey({ suite: 4, kid: 7n, baseKey: key, startingAt: out.state.nextCounter }).then(
+      () => 'accepted',
+      (err) => err.code,
+    );
+    out.unknownOps = [];
+    for (const op of ['constructor', '__proto__', 'toString']) {
+      const id = 1e9 + out.unknownOps.length;
+      const reply = new Promise((resolve) => {
+        const on = (event) => {
+          if (event.data && event.data.id === id) {
+            e2ee.worker.removeEventListener('message', on);
+            resolve(event.data);
+          }
+        };
+        e2ee.worker.addEventListener('message', on);
+      });
+      e2ee.worker.postMessage({ id, op });
+      const { error, result } = await reply;
+      out.unknownOps.push(error ? error.code : `result ${JSON.stringify(result)}`);
+    }
+    e2ee.terminate();
+
+    // createEncodedStreams() already taken (by other code on the page):
+    // the sender cannot be protected, and is never reported as protected.
+    const streams = new E2eeWorker({ mode: 'encoded-streams' });
+    const pc = new RTCPeerConnection({ encodedInsertableStreams: true });
+    const { sender } = pc.addTransceiver('video');
+    sender.createEncodedStreams();
+    out.streamsAttach = [];
+    for (let i = 0; i < 2; i++) {
+      out.streamsAttach.push(await streams.protectSender(sender).then(() => 'protected', (err) => err.code));
+    }
+    out.streamsProtected = streams.isProtected(sender);
+    streams.terminate();
+
+    // A worker that never confirms: refused after the timeout, detached.
+    if (typeof RTCRtpScriptTransform === 'function') {
+      const silentUrl = URL.createObjectURL(new Blob(['onmessage = () => {}; onrtctransform = () => {};'], { type: 'text/javascript' }));
+      const silent = new E2eeWorker({ worker: new Worker(silentUrl), mode: 'script-transform', attachTimeoutMs: 500 });
+      const other = pc.addTransceiver('audio').sender;
+      out.silentAttach = await silent.protectSender(other).then(() => 'protected', (err) => err.code);
+      out.silentProtected = silent.isProtected(other);
+      out.silentTransform = other.transform === null;
+      silent.terminate();
+    }
+    pc.close();
+    return out;
   },
 
   /** A ratchet step of Alice's sending key (the peer follows from the key id). */

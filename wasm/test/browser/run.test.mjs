@@ -101,6 +101,7 @@ test('a 1:1 call: same code, lock-and-shield, video and audio decode both ways a
     assert.ok(later[side].received.audio.totalSamplesReceived > later[side].received.audio.concealedSamples);
     assert.ok(later[side].received.audio.packetsReceived > 0);
     assert.equal(w.encryptFailures, 0);
+    assert.equal(w.misrouted, 0, JSON.stringify(w));
     // Each rekey: one update at the offerer, two at the answerer.
     assert.equal(w.rekeys, 3, JSON.stringify(w));
     assert.deepEqual(w.ignoredSignals, side === 'bob' ? { malformed: 1, 'other-session': 1 } : {});
@@ -136,6 +137,41 @@ test('with a wrong key nothing decodes and the failures are counted', async () =
   assert.ok(s.bob.received.audio.totalSamplesReceived === s.bob.received.audio.concealedSamples || s.bob.received.audio.totalSamplesReceived === 0);
   console.log(`wrong key: ${s.bob.worker.decryptFailures} frames refused at Bob, 0 decoded; Alice decoded ${s.alice.received.video.framesDecoded}`);
   await page.screenshot({ path: shot('wrong-key.png') });
+  await page.evaluate(() => window.tests.hangUp());
+  await page.close();
+});
+
+test('the worker refuses a repeated key id, unknown operations, and never reports a failed attach as protected', async () => {
+  const page = await testPage();
+  const r = await page.evaluate(() => window.tests.workerRules());
+  assert.equal(r.repeated, 'invalid-argument');
+  assert.equal(r.keyKept, true);
+  assert.deepEqual(r.state, { kid: 7n, nextCounter: 0n });
+  assert.equal(r.resumed, 'accepted');
+  assert.deepEqual(r.unknownOps, ['invalid-argument', 'invalid-argument', 'invalid-argument']);
+  assert.deepEqual(r.streamsAttach, ['internal', 'internal']);
+  assert.equal(r.streamsProtected, false);
+  assert.equal(r.silentAttach, 'internal');
+  assert.equal(r.silentProtected, false);
+  assert.equal(r.silentTransform, true);
+  await page.close();
+});
+
+test('frames moved to another track are dropped and counted', async () => {
+  const page = await testPage();
+  await page.evaluate(() => window.tests.misrouted());
+  const stats = () => page.evaluate(() => window.tests.stats());
+  const s = await until(
+    stats,
+    (v) => v.alice.received.video.framesDecoded > 10 && v.bob.worker.misroutedByKind.video > 30 && v.bob.worker.decryptedByKind.audio > 10,
+    30000,
+    "Alice's camera frames refused by Bob's video track (it takes key id 9 only)",
+  );
+  assert.equal(s.bob.received.video.framesDecoded, 0);
+  assert.equal(s.bob.worker.decryptedByKind.video, 0);
+  assert.equal(s.bob.worker.decryptFailures, 0, JSON.stringify(s.bob.worker));
+  assert.equal(s.alice.worker.misrouted, 0);
+  console.log(`misrouted: Bob dropped ${s.bob.worker.misrouted} authentic frames of key id 1 on his key-id-9 track; audio decoded ${s.bob.worker.decryptedByKind.audio}`);
   await page.evaluate(() => window.tests.hangUp());
   await page.close();
 });

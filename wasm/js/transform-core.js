@@ -1,0 +1,371 @@
+// The logic of the callseal transform worker, apart from the worker's global
+// scope so that it runs (and is tested) anywhere: transform-worker.js wires
+// it to `self`; the Node tests drive it with the Node entry's classes.
+//
+// createTransformCore(api) takes the package's classes (MediaSender,
+// MediaReceiver, CallSession, IdentityKeyPair, IdentityStore) and returns:
+//
+//   handle(data)           one request `{ id, op, ...args }` → the reply
+//                          `{ id, result }` or `{ id, error: { code, message } }`
+//   transform(options)     the per-frame function of one sender (options.side
+//                          'send') or receiver ('receive'), for a TransformStream
+//   stats                  the counters
+//
+// Rules it enforces (docs in wasm/README.md, "Keys and frames"):
+// - a key id goes into one sender only: a KID this worker has sent under is
+//   refused unless `startingAt` resumes it at or after the next unused
+//   counter, so no (key, nonce) pair is ever used twice here;
+// - a receiver decrypts only frames of its own media kind and, when it was
+//   given `kids`, of those key ids; other frames are dropped and counted;
+// - only the worker's own operations are dispatched (no inherited names);
+// - key bytes the page posts are wiped once the core has copied them.
+
+/**
+ * The media kind a codec carries: 'audio', 'video', or null (generic). Takes
+ * a MIME type (`video/VP8`) or the name `decryptFrame` reports (`VP8`, `Opus`).
+ */
+export function codecKind(codec) {
+  const name = String(codec).toLowerCase();
+  if (name.startsWith('audio/') || name === 'opus') return 'audio';
+  if (name.startsWith('video/') || ['vp8', 'vp9', 'h.264', 'h.265', 'av1'].includes(name)) return 'video';
+  return null;
+}
+
+// The codecs media mode has rules for; other payloads go as `generic`.
+const KNOWN_CODEC = /^(audio\/opus|video\/(vp8|vp9|h264|h265|hevc|av1))$/i;
+
+// The codec of an encoded frame: its metadata's MIME type, else the MIME
+// type the page gave for its payload type, else generic.
+function codecOf(frame, payloadTypes) {
+  const meta = frame.getMetadata ? frame.getMetadata() : {};
+  let mime = meta.mimeType;
+  if (!mime && meta.payloadType !== undefined && payloadTypes) {
+    mime = payloadTypes[meta.payloadType];
+  }
+  return mime && KNOWN_CODEC.test(mime) ? mime : 'generic';
+}
+
+/** The kind of an encoded frame: audio frames have no `type` (key/delta). */
+export function frameKind(frame) {
+  return frame.type === undefined ? 'audio' : 'video';
+}
+
+function failure(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+const kidKey = (kid) => BigInt(kid).toString();
+
+/** Fills a posted key buffer with zeros (the core keeps its own copy). */
+function wipe(bytes) {
+  if (bytes instanceof Uint8Array) bytes.fill(0);
+}
+
+export function createTransformCore(api, { now = () => performance.now() } = {}) {
+  const { CallSession, IdentityKeyPair, IdentityStore, MediaReceiver, MediaSender } = api;
+
+  let sender = null;
+  let receiver = null;
+  let session = null;
+  let identity = null;
+  let store = null;
+  let mediaTaken = false;
+  // The call's own sender and receiver (from takeMedia), which its rekeys
+  // update; null once setSenderKey replaced the sender.
+  let callSender = null;
+  let callReceiver = null;
+  // KID → the first counter no sender of this worker has used under it.
+  const used = new Map();
+
+  const stats = {
+    encrypted: 0,
+    decrypted: 0,
+    encryptFailures: 0,
+    decryptFailures: 0,
+    droppedWithoutKey: 0,
+    misrouted: 0,
+    misroutedByKind: { audio: 0, video: 0 },
+    failuresByCode: {},
+    encryptedByCodec: {},
+    decryptedByCodec: {},
+    decryptedByKind: { audio: 0, video: 0 },
+    decryptFailuresByKind: { audio: 0, video: 0 },
+    ignoredSignals: {},
+    rejectedOps: 0,
+    rekeys: 0,
+    // Transforms running: senders and receivers attached to this worker.
+    transforms: { send: 0, receive: 0 },
+  };
+
+  const bump = (map, key) => {
+    map[key] = (map[key] || 0) + 1;
+  };
+
+  function countFailure(err) {
+    bump(stats.failuresByCode, (err && err.code) || 'internal');
+  }
+
+  function replace(old, next) {
+    if (old && old !== next) old.free();
+    return next;
+  }
+
+  // Records the counters the current sender has used, under its KID.
+  function noteSenderUse() {
+    if (!sender) return;
+    const next = sender.nextCounter;
+    // An exhausted sender used every counter: nothing may resume its KID.
+    used.set(kidKey(sender.kid), next === undefined ? null : next);
+  }
+
+  function encryptFrame(options) {
+    return (frame, controller) => {
+      if (!sender) {
+        stats.droppedWithoutKey += 1;
+        return;
+      }
+      try {
+        const codec = codecOf(frame, options.payloadTypes);
+        const out = sender.encryptFrame(codec, new Uint8Array(frame.data));
+        noteSenderUse();
+        frame.data = out.buffer;
+        stats.encrypted += 1;
+        bump(stats.encryptedByCodec, codec);
+        controller.enqueue(frame);
+      } catch (err) {
+        stats.encryptFailures += 1;
+        countFailure(err);
+      }
+    };
+  }
+
+  function decryptFrame(options) {
+    const kids = Array.isArray(options.kids) ? new Set(options.kids.map(kidKey)) : null;
+    return (frame, controller) => {
+      const kind = options.kind || frameKind(frame);
+      if (!receiver) {
+        stats.droppedWithoutKey += 1;
+        return;
+      }
+      let opened;
+      try {
+        opened = receiver.decryptFrame(new Uint8Array(frame.data));
+      } catch (err) {
+        stats.decryptFailures += 1;
+        stats.decryptFailuresByKind[kind] += 1;
+        countFailure(err);
+        return;
+      }
+      const { codec, kid, payload } = opened;
+      const codecIsKind = codecKind(codec);
+      // A frame of another track (another key id, or another kind of media)
+      // moved here by the network: authentic, but not this track's.
+      if ((kids && !kids.has(kidKey(kid))) || (codecIsKind && codecIsKind !== kind)) {
+        stats.misrouted += 1;
+        stats.misroutedByKind[kind] += 1;
+        return;
+      }
+      frame.data = payload.buffer;
+      stats.decrypted += 1;
+      bump(stats.decryptedByCodec, codec);
+      stats.decryptedByKind[kind] += 1;
+      controller.enqueue(frame);
+    };
+  }
+
+  function transform(options = {}) {
+    const send = options.side === 'send';
+    stats.transforms[send ? 'send' : 'receive'] += 1;
+    return send ? encryptFrame(options) : decryptFrame(options);
+  }
+
+  function status() {
+    if (!session) return null;
+    return {
+      state: session.state,
+      indicator: session.indicator,
+      securityCode: session.securityCode,
+      peerStatus: session.peerStatus,
+      peerUid: session.peerUid,
+      epoch: session.epoch,
+      rekeyPending: session.rekeyPending,
+    };
+  }
+
+  function ensureIdentity(secret) {
+    try {
+      if (!identity || secret) {
+        identity = replace(identity, secret ? IdentityKeyPair.fromBytes(secret) : IdentityKeyPair.generate());
+      }
+    } finally {
+      wipe(secret);
+    }
+    if (!store) store = IdentityStore.memory();
+  }
+
+  // Once the handshake is done, its media keys replace any others.
+  function takeCallMedia() {
+    if (session && !mediaTaken && (session.state === 'encrypted' || session.state === 'verified')) {
+      const media = session.takeMedia();
+      mediaTaken = true;
+      noteSenderUse();
+      sender = callSender = replace(sender, media.sender);
+      receiver = callReceiver = replace(receiver, media.receiver);
+    }
+  }
+
+  // A rekey step's new keys, into the call's receiver, then its sender (the
+  // order MediaUpdate.apply uses); the update's keys are wiped on free.
+  function applyUpdate(update) {
+    try {
+      if (callReceiver && receiver === callReceiver) update.applyToReceiver(receiver);
+      if (callSender && sender === callSender) update.applyToSender(sender);
+      stats.rekeys += 1;
+    } finally {
+      update.free();
+    }
+  }
+
+  function newCall(start) {
+    session = replace(session, start.session);
+    mediaTaken = false;
+    return { message: start.message, status: status() };
+  }
+
+  function noCall() {
+    return failure('protocol-violation', 'no call in progress');
+  }
+
+  // The sender of a page-given key: a new KID, or a used one resumed at or
+  // after its first unused counter.
+  function pageSender({ suite, kid, baseKey, startingAt }) {
+    const key = kidKey(kid);
+    if (used.has(key)) {
+      const next = used.get(key);
+      if (startingAt === undefined || startingAt === null) {
+        throw failure(
+          'invalid-argument',
+          `key id ${key} was already used by a sender of this worker: reusing it from counter 0 would ` +
+            `reuse AES-GCM nonces; pass startingAt (senderState().nextCounter) or use a new key id`,
+        );
+      }
+      if (next === null || BigInt(startingAt) < next) {
+        throw failure(
+          'invalid-argument',
+          `key id ${key} cannot resume at counter ${startingAt}: counters below ${next === null ? 'its end' : next} are used`,
+        );
+      }
+    }
+    if (startingAt === undefined || startingAt === null) return new MediaSender(suite, kid, baseKey);
+    return MediaSender.startingAt(suite, kid, baseKey, startingAt);
+  }
+
+  // Null-prototype: only these names dispatch (not `constructor`, `__proto__`…).
+  const ops = Object.assign(Object.create(null), {
+    ping() {
+      return { ok: true };
+    },
+    setSenderKey(args) {
+      let next;
+      try {
+        noteSenderUse();
+        next = pageSender(args);
+      } finally {
+        wipe(args.baseKey);
+      }
+      sender = replace(sender, next);
+      callSender = null;
+      noteSenderUse();
+      return { ok: true };
+    },
+    senderState() {
+      if (!sender) return { kid: null, nextCounter: null };
+      const next = sender.nextCounter;
+      return { kid: sender.kid, nextCounter: next === undefined ? null : next };
+    },
+    addReceiverKey({ kid, suite, baseKey }) {
+      try {
+        if (!receiver) receiver = new MediaReceiver();
+        receiver.addKey(kid, suite, baseKey);
+      } finally {
+        wipe(baseKey);
+      }
+      return { ok: true };
+    },
+    removeReceiverKey({ kid }) {
+      return { removed: receiver ? receiver.removeKey(kid) : false };
+    },
+    startCall({ uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret }) {
+      ensureIdentity(identitySecret);
+      const options = { suite, allowShortTags, rekeyEveryMs, peerIdentity };
+      return newCall(CallSession.initiate(identity, uid, peerUid, options));
+    },
+    answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret }) {
+      ensureIdentity(identitySecret);
+      const options = { allowShortTags, rekeyEveryMs, expectedPeerUid, expectedPeerIdentity };
+      return newCall(CallSession.respond(identity, uid, commit, options));
+    },
+    handleSignal({ message }) {
+      if (!session) throw noCall();
+      const { reply, media, ignored } = session.handle(message, store);
+      takeCallMedia();
+      if (media) applyUpdate(media);
+      if (ignored) bump(stats.ignoredSignals, ignored);
+      return { message: reply, status: status(), ignored };
+    },
+    rekeyCall() {
+      if (!session) throw noCall();
+      return { message: session.rekey(), status: status() };
+    },
+    rekeyDue() {
+      // The worker's own monotonic clock: the session only compares times it saw.
+      return { due: session ? session.rekeyDue(now()) : false };
+    },
+    markVerified() {
+      if (!session) throw noCall();
+      session.markVerified(store);
+      return { status: status() };
+    },
+    callStatus() {
+      return { status: status() };
+    },
+    ratchet() {
+      if (!sender) throw failure('protocol-violation', 'no sender key');
+      noteSenderUse();
+      sender.ratchet();
+      noteSenderUse();
+      return { kid: sender.kid };
+    },
+    stats() {
+      return { stats: structuredClone(stats) };
+    },
+  });
+
+  /**
+   * One request → its reply. `extra` holds operations the host adds (the
+   * worker's `stream`); they dispatch the same way.
+   */
+  async function handle(data, extra = null) {
+    const { id, op, ...args } = data && typeof data === 'object' ? data : {};
+    const fn =
+      typeof op === 'string' && Object.hasOwn(ops, op)
+        ? ops[op]
+        : typeof op === 'string' && extra && Object.hasOwn(extra, op)
+          ? extra[op]
+          : null;
+    if (!fn) {
+      stats.rejectedOps += 1;
+      return { id, error: { code: 'invalid-argument', message: `unknown operation ${JSON.stringify(String(op))}` } };
+    }
+    try {
+      return { id, result: await fn(args) };
+    } catch (err) {
+      return {
+        id,
+        error: { code: (err && err.code) || 'internal', message: String((err && err.message) || err) },
+      };
+    }
+  }
+
+  return { handle, transform, stats };
+}

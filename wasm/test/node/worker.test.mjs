@@ -1,0 +1,256 @@
+// The transform worker's rules, in Node, on the real WebAssembly: the
+// worker's logic (transform-core.js) behind the page's E2eeWorker
+// (webrtc.js), joined by an in-process stand-in for the Worker's message
+// port. The browser suite runs the same rules in a real worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import * as api from '../../pkg/node.js';
+import { createTransformCore } from '../../pkg/transform-core.js';
+import { E2eeWorker } from '../../pkg/webrtc.js';
+
+const key = (b) => new Uint8Array(16).fill(b);
+
+/** A Worker look-alike whose other side is a transform core, in this thread. */
+function inProcessWorker() {
+  const core = createTransformCore(api);
+  const listeners = [];
+  const posted = [];
+  const worker = {
+    core,
+    posted,
+    // The other side's reply arrives as a message event, asynchronously.
+    postMessage(data, transfer = []) {
+      posted.push({ data, transfer });
+      core.handle(data, { stream: () => ({ ok: true }) }).then((reply) => {
+        for (const l of listeners) l({ data: reply });
+      });
+    },
+    addEventListener(type, l) {
+      if (type === 'message') listeners.push(l);
+    },
+    emit(data) {
+      for (const l of listeners) l({ data });
+    },
+    terminate() {},
+  };
+  return worker;
+}
+
+/** An encoded frame as WebRTC gives it to a transform. */
+function encodedFrame(bytes, { kind = 'video', mimeType = kind === 'video' ? 'video/VP8' : 'audio/opus' } = {}) {
+  const frame = {
+    data: new Uint8Array(bytes).buffer,
+    getMetadata: () => ({ mimeType }),
+  };
+  if (kind === 'video') frame.type = 'delta';
+  return frame;
+}
+
+/** Runs frames through one transform function; returns what it enqueued. */
+function run(fn, frames) {
+  const out = [];
+  for (const f of frames) fn(f, { enqueue: (x) => out.push(x) });
+  return out;
+}
+
+const payload = (n, fill) => new Uint8Array(n).fill(fill);
+
+test('a repeated key id is refused, and resumed only from its next counter', async () => {
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  const encrypt = worker.core.transform({ side: 'send' });
+  await e2ee.setSenderKey({ suite: 4, kid: 1n, baseKey: key(1) });
+  const first = run(encrypt, [0, 1, 2].map((i) => encodedFrame(payload(40, i))));
+  assert.equal(first.length, 3);
+  assert.deepEqual(await e2ee.senderState(), { kid: 1n, nextCounter: 3n });
+
+  // The same key id again from counter 0 (a reconnect, a repeating key
+  // service): refused, the old sender stays.
+  await assert.rejects(e2ee.setSenderKey({ suite: 4, kid: 1n, baseKey: key(1) }), (err) => {
+    assert.equal(err.code, 'invalid-argument');
+    assert.match(err.message, /key id 1 was already used/);
+    return true;
+  });
+  // Resuming below the next unused counter is refused too.
+  await assert.rejects(e2ee.setSenderKey({ suite: 4, kid: 1n, baseKey: key(1), startingAt: 2n }), /cannot resume at counter 2/);
+  assert.deepEqual(await e2ee.senderState(), { kid: 1n, nextCounter: 3n });
+  // From its saved counter it resumes; a new key id starts anywhere.
+  await e2ee.setSenderKey({ suite: 4, kid: 1n, baseKey: key(1), startingAt: 3n });
+  const resumed = run(encrypt, [encodedFrame(payload(40, 9))]);
+  await e2ee.setSenderKey({ suite: 4, kid: 2n, baseKey: key(2) });
+
+  // Every frame under key id 1 has its own counter, so its own nonce.
+  const receiver = new api.MediaReceiver();
+  receiver.addKey(1n, 4, key(1));
+  const counters = [...first, ...resumed].map((f) => receiver.decryptFrame(new Uint8Array(f.data)).counter);
+  assert.deepEqual(counters, [0n, 1n, 2n, 3n]);
+  receiver.free();
+});
+
+test("a replaced sender's key id stays used", async () => {
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  const encrypt = worker.core.transform({ side: 'send' });
+  await e2ee.setSenderKey({ suite: 4, kid: 5n, baseKey: key(5) });
+  run(encrypt, [encodedFrame(payload(10, 1)), encodedFrame(payload(10, 2))]);
+  await e2ee.setSenderKey({ suite: 4, kid: 6n, baseKey: key(6) });
+  // Another key under the same key id is refused as well: receivers could
+  // not tell the two apart.
+  await assert.rejects(e2ee.setSenderKey({ suite: 4, kid: 5n, baseKey: key(9) }), /already used/);
+  await assert.rejects(e2ee.setSenderKey({ suite: 4, kid: 5n, baseKey: key(5), startingAt: 1 }), /below 2/);
+  await e2ee.setSenderKey({ suite: 4, kid: 5n, baseKey: key(5), startingAt: 2 });
+  assert.deepEqual(await e2ee.senderState(), { kid: 5n, nextCounter: 2n });
+});
+
+test('key bytes go to the worker as a transferred copy, wiped once used', async () => {
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  const mine = key(7);
+  await e2ee.setSenderKey({ suite: 4, kid: 1n, baseKey: mine });
+  await e2ee.addReceiverKey({ suite: 4, kid: 2n, baseKey: mine });
+  const secret = new Uint8Array(32).fill(3);
+  await e2ee.startCall({ uid: 'alice', peerUid: 'bob', identitySecret: secret });
+  assert.deepEqual(mine, key(7), "the caller's buffer is the caller's");
+  assert.deepEqual(secret, new Uint8Array(32).fill(3));
+  const sent = worker.posted.filter((p) => p.data.baseKey || p.data.identitySecret);
+  assert.equal(sent.length, 3);
+  for (const { data, transfer } of sent) {
+    const bytes = data.baseKey || data.identitySecret;
+    assert.notEqual(bytes, mine);
+    assert.deepEqual(transfer, [bytes.buffer], 'the copy is transferred');
+    assert.ok(bytes.every((b) => b === 0), `${data.op}: the worker wiped its copy`);
+  }
+  // A refused key is wiped too.
+  await assert.rejects(e2ee.setSenderKey({ suite: 99, kid: 3n, baseKey: key(8) }));
+  const refused = worker.posted.at(-1).data.baseKey;
+  assert.ok(refused.every((b) => b === 0));
+  await assert.rejects(e2ee.setSenderKey({ suite: 4, kid: 3n, baseKey: 'not bytes' }), (err) => err.code === 'invalid-argument');
+});
+
+test('a frame moved to another track is dropped and counted', async () => {
+  const core = createTransformCore(api);
+  const reply = async (op, args) => {
+    const r = await core.handle({ id: 1, op, ...args });
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    return r.result;
+  };
+  for (const kid of [1n, 2n]) await reply('addReceiverKey', { kid, suite: 4, baseKey: key(Number(kid)) });
+  const camera = new api.MediaSender(4, 1n, key(1));
+  const screen = new api.MediaSender(4, 2n, key(2));
+  const cam = (kind, codec) => encodedFrame(camera.encryptFrame(codec, payload(50, 1)), { kind });
+  const scr = () => encodedFrame(screen.encryptFrame('video/VP8', payload(50, 2)));
+
+  const cameraTrack = core.transform({ side: 'receive', kind: 'video', kids: [1n] });
+  const micTrack = core.transform({ side: 'receive', kind: 'audio', kids: [1n] });
+  const anyVideo = core.transform({ side: 'receive' });
+  // The camera's track takes the camera's video, not the screen's frames
+  // nor the camera owner's audio.
+  assert.equal(run(cameraTrack, [cam('video', 'video/VP8')]).length, 1);
+  assert.equal(run(cameraTrack, [scr(), scr()]).length, 0);
+  assert.equal(run(cameraTrack, [cam('video', 'audio/opus')]).length, 0);
+  // The microphone's track takes audio only.
+  assert.equal(run(micTrack, [cam('audio', 'audio/opus')]).length, 1);
+  assert.equal(run(micTrack, [cam('audio', 'video/VP8')]).length, 0);
+  // Without `kids`, any key of the worker, still of the frame's own kind.
+  assert.equal(run(anyVideo, [scr()]).length, 1);
+  assert.equal(run(anyVideo, [encodedFrame(camera.encryptFrame('audio/opus', payload(9, 1)), { kind: 'video' })]).length, 0);
+
+  const { stats } = await reply('stats', {});
+  assert.equal(stats.misrouted, 5);
+  assert.deepEqual(stats.misroutedByKind, { audio: 1, video: 4 });
+  assert.equal(stats.decrypted, 3);
+  assert.equal(stats.decryptFailures, 0);
+  camera.free();
+  screen.free();
+});
+
+test('unknown and inherited operation names get an error reply', async () => {
+  const core = createTransformCore(api);
+  for (const op of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'nope', undefined, 42]) {
+    const reply = await core.handle({ id: 7, op });
+    assert.equal(reply.id, 7);
+    assert.equal(reply.result, undefined, String(op));
+    assert.equal(reply.error.code, 'invalid-argument', String(op));
+  }
+  assert.equal((await core.handle(null)).error.code, 'invalid-argument');
+  const { result } = await core.handle({ id: 8, op: 'stats' });
+  assert.equal(result.stats.rejectedOps, 9);
+});
+
+test('a failed attach is never reported as protected', async () => {
+  const worker = inProcessWorker();
+  const streams = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  // createEncodedStreams() throws (no encodedInsertableStreams): refused
+  // every time, never protected.
+  let calls = 0;
+  const broken = {
+    createEncodedStreams() {
+      calls += 1;
+      throw new Error('Too late to create encoded streams');
+    },
+  };
+  await assert.rejects(streams.protectSender(broken), /createEncodedStreams failed/);
+  assert.equal(streams.isProtected(broken), false);
+  await assert.rejects(streams.protectSender(broken));
+  assert.equal(streams.isProtected(broken), false);
+  assert.equal(calls, 2);
+
+  // The worker refusing the streams: not protected either.
+  const refusing = inProcessWorker();
+  refusing.core.handle = async ({ id }) => ({ id, error: { code: 'internal', message: 'no' } });
+  const refused = new E2eeWorker({ worker: refusing, mode: 'encoded-streams' });
+  const { readable, writable } = new TransformStream();
+  const target = { createEncodedStreams: () => ({ readable, writable }) };
+  await assert.rejects(refused.protectSender(target), /no/);
+  assert.equal(refused.isProtected(target), false);
+
+  // Working: protected once, and two calls at once share one attempt.
+  let made = 0;
+  const good = {
+    createEncodedStreams() {
+      made += 1;
+      return new TransformStream();
+    },
+  };
+  await Promise.all([streams.protectSender(good), streams.protectSender(good)]);
+  assert.equal(streams.isProtected(good), true);
+  assert.equal(made, 1);
+  await streams.protectSender(good);
+  assert.equal(made, 1);
+});
+
+test('script transform: protected only once the worker confirms; a silent worker times out and is detached', async (t) => {
+  const made = [];
+  globalThis.RTCRtpScriptTransform = class {
+    constructor(worker, options) {
+      this.options = options;
+      made.push(this);
+    }
+  };
+  t.after(() => {
+    delete globalThis.RTCRtpScriptTransform;
+  });
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'script-transform', attachTimeoutMs: 200 });
+  const silent = { transform: null };
+  await assert.rejects(e2ee.protectSender(silent), /did not confirm/);
+  assert.equal(e2ee.isProtected(silent), false);
+  assert.equal(silent.transform, null, 'the unconfirmed transform is removed');
+
+  const confirmed = { transform: null };
+  const attaching = e2ee.protectReceiver(confirmed, { kids: [3], kind: 'video' });
+  const options = made.at(-1).options;
+  assert.deepEqual([options.side, options.kind, options.kids], ['receive', 'video', [3n]]);
+  assert.equal(e2ee.isProtected(confirmed), false, 'not before the worker confirms');
+  worker.emit({ attached: options.token });
+  await attaching;
+  assert.equal(e2ee.isProtected(confirmed), true);
+
+  // A worker that failed to load reports it: refused.
+  const failing = { transform: null };
+  const attempt = e2ee.protectSender(failing);
+  worker.emit({ attached: made.at(-1).options.token, error: { code: 'internal', message: 'callseal did not load' } });
+  await assert.rejects(attempt, /did not load/);
+  assert.equal(e2ee.isProtected(failing), false);
+});
