@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WASM_DIR="$CALLSEAL_ROOT/wasm"
 WASM_PKG="$WASM_DIR/pkg"
+WASM_DIST="$WASM_DIR/dist"
 # The conformance-only build (Cargo feature `conformance`), never shipped.
 WASM_PKG_CONFORMANCE="$WASM_DIR/pkg-conformance"
 WASM_TARGET=wasm32-unknown-unknown

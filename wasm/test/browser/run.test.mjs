@@ -50,6 +50,23 @@ test('conformance files replay byte for byte in Chromium', async () => {
   await page.close();
 });
 
+test('used before init(), the package throws a CallsealError that says to call init()', async () => {
+  // A fresh page: page.js imports the package but calls init() only in tests.
+  const page = await testPage();
+  const seen = await page.evaluate(async () => {
+    const m = await import('../../pkg/index.js');
+    try {
+      new m.MediaSender(4, 1n, new Uint8Array(16));
+      return 'no error';
+    } catch (e) {
+      return [e instanceof m.CallsealError, e.code, e.message];
+    }
+  });
+  assert.equal(seen[0], true, String(seen));
+  assert.match(seen[2], /call `await init\(\)`/);
+  await page.close();
+});
+
 test('a 1:1 call: same code, lock-and-shield, video and audio decode both ways across rekeys', async () => {
   const page = await testPage();
   const statuses = await page.evaluate(() => window.tests.call());
