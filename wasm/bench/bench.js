@@ -2,7 +2,8 @@
 // callseal-wasm (FrameSender/FrameReceiver, AES-128-GCM suite 4) against
 // WebCrypto AES-GCM awaited once per frame, as web E2EE stacks do it.
 // scripts/bench-wasm drives this page through Playwright.
-import init, { FrameReceiver, FrameSender } from '../pkg/index.js';
+import init, { FrameReceiver, FrameSender, MediaReceiver, MediaSender } from '../pkg/index.js';
+import { WEBCRYPTO_MIN_BYTES, createMediaCrypto } from '../pkg/media-crypto.js';
 
 const now = () => performance.now();
 
@@ -90,32 +91,94 @@ async function webcryptoRun(size, ms) {
   return (frames * 1000) / (t - start);
 }
 
+// The transform worker's path (media-crypto.js, as transform-core.js calls
+// it): VP8 delta frames through MediaSender/MediaReceiver, each frame on
+// the core's AES-GCM or WebCrypto as `media` picks, awaited only when it
+// went to WebCrypto (as the worker's TransformStream does).
+async function mediaRun(size, ms, media) {
+  const key = new Uint8Array(16).fill(7);
+  const sender = new MediaSender(4, 1n, key);
+  const receiver = new MediaReceiver();
+  receiver.addKey(1n, 4, key);
+  const frame = payloadOf(size);
+  if (size > 0) frame[0] = 0x31; // a VP8 delta frame: 3 bytes stay clear
+  const once = async () => {
+    const sealed = media.encrypt(sender, 'video/VP8', frame);
+    const wire = sealed instanceof Uint8Array ? sealed : await sealed;
+    const opened = media.decrypt(receiver, wire);
+    const out = typeof opened.then === 'function' ? await opened : opened;
+    if (out.payload.length !== size) throw new Error('media round trip failed');
+  };
+  // The first frames of a key go the synchronous way while WebCrypto imports it.
+  await once();
+  await new Promise((r) => setTimeout(r, 20));
+  await once();
+  await new Promise((r) => setTimeout(r, 20));
+  let frames = 0;
+  const start = now();
+  let t = start;
+  while (t - start < ms) {
+    await once();
+    frames += 1;
+    t = now();
+  }
+  sender.free();
+  receiver.free();
+  return (frames * 1000) / (t - start);
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Runs every size `rounds` times, alternating the two, `ms` each. */
-async function run({ sizes = [100, 1000, 10000, 50000], ms = 500, rounds = 5 } = {}) {
+/**
+ * Runs every size `rounds` times, alternating the paths, `ms` each; then
+ * the crossover scan: the worker's media path forced onto the core's
+ * AES-GCM and forced onto WebCrypto, at sizes around the threshold.
+ */
+async function run({
+  sizes = [100, 1000, 10000, 50000],
+  ms = 500,
+  rounds = 5,
+  scan = [100, 200, 300, 400, 500, 600, 800, 1000, 1500],
+  scanMs = 300,
+} = {}) {
   await init();
+  const worker = createMediaCrypto();
+  const forcedSync = createMediaCrypto({ subtle: null });
+  const forcedWebCrypto = createMediaCrypto({ minBytes: 0 });
   const rows = [];
   for (const size of sizes) {
-    const a = [];
-    const b = [];
-    const c = [];
+    const runs = { callseal: [], callsealAsync: [], webcrypto: [], worker: [] };
     callsealRun(size, 50); // warm up
     await callsealAsyncRun(size, 50);
     await webcryptoRun(size, 50);
+    await mediaRun(size, 50, worker);
     for (let r = 0; r < rounds; r += 1) {
-      a.push(callsealRun(size, ms));
-      c.push(await callsealAsyncRun(size, ms));
-      b.push(await webcryptoRun(size, ms));
+      runs.callseal.push(callsealRun(size, ms));
+      runs.callsealAsync.push(await callsealAsyncRun(size, ms));
+      runs.webcrypto.push(await webcryptoRun(size, ms));
+      runs.worker.push(await mediaRun(size, ms, worker));
     }
-    const callseal = median(a);
-    const callsealAsync = median(c);
-    const webcrypto = median(b);
-    rows.push({ size, callseal, callsealAsync, webcrypto });
+    rows.push({
+      size,
+      callseal: median(runs.callseal),
+      callsealAsync: median(runs.callsealAsync),
+      webcrypto: median(runs.webcrypto),
+      worker: median(runs.worker),
+    });
   }
-  return { userAgent: navigator.userAgent, rows };
+  const crossover = [];
+  for (const size of scan) {
+    const sync = [];
+    const webcrypto = [];
+    for (let r = 0; r < Math.max(3, rounds - 2); r += 1) {
+      sync.push(await mediaRun(size, scanMs, forcedSync));
+      webcrypto.push(await mediaRun(size, scanMs, forcedWebCrypto));
+    }
+    crossover.push({ size, sync: median(sync), webcrypto: median(webcrypto) });
+  }
+  return { userAgent: navigator.userAgent, rows, crossover };
 }
 
-window.bench = { run };
+window.bench = { run, threshold: WEBCRYPTO_MIN_BYTES };
 window.benchReady = true;
 document.getElementById('out').textContent = 'ready: window.bench.run()';

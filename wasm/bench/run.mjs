@@ -17,19 +17,29 @@ const browser = await openBrowser();
 try {
   const page = await browser.page('/bench/', () => window.benchReady === true);
   const result = await page.evaluate((o) => window.bench.run(o), { ms, rounds });
+  const threshold = await page.evaluate(() => window.bench.threshold);
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
   const size = (n) => (n >= 1000 ? `${n / 1000} KB` : `${n} B`);
   const lines = [
-    `Chromium: ${result.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? result.userAgent}; ${rounds} rounds of ${ms} ms per size, median`,
+    `Chromium: ${result.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? result.userAgent}; ${rounds} rounds of ${ms} ms per size, median; encrypt+decrypt round trips per second`,
     '',
-    '| frame | callseal `encrypt`+`decrypt` (frames/s) | callseal `encryptAsync`+`decryptAsync` (frames/s) | WebCrypto AES-GCM, awaited (frames/s) | sync / WebCrypto | async / WebCrypto | best / WebCrypto |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    `| frame | worker path, VP8 (WebCrypto from ${threshold} B) | WebCrypto AES-GCM, awaited | **worker / WebCrypto** | \`FrameSender.encrypt\`+\`decrypt\` | \`encryptAsync\`+\`decryptAsync\` | sync / WebCrypto | async / WebCrypto |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...result.rows.map((r) => {
-      const best = Math.max(r.callseal, r.callsealAsync);
       const x = (n) => `${(n / r.webcrypto).toFixed(2)}×`;
-      return `| ${size(r.size)} | ${fmt(r.callseal)} | ${fmt(r.callsealAsync)} | ${fmt(r.webcrypto)} | ${x(r.callseal)} | ${x(r.callsealAsync)} | ${x(best)} |`;
+      return `| ${size(r.size)} | ${fmt(r.worker)} | ${fmt(r.webcrypto)} | **${x(r.worker)}** | ${fmt(r.callseal)} | ${fmt(r.callsealAsync)} | ${x(r.callseal)} | ${x(r.callsealAsync)} |`;
     }),
+    '',
+    'Crossover (the worker path forced onto one AES-GCM; WEBCRYPTO_MIN_BYTES in wasm/js/media-crypto.js comes from here):',
+    '',
+    '| frame | core AES-GCM (wasm) | WebCrypto | faster |',
+    '|---|---:|---:|---|',
+    ...result.crossover.map(
+      (c) => `| ${size(c.size)} | ${fmt(c.sync)} | ${fmt(c.webcrypto)} | ${c.sync >= c.webcrypto ? 'wasm' : 'WebCrypto'} |`,
+    ),
   ];
+  const firstWebCrypto = result.crossover.find((c) => c.webcrypto > c.sync);
+  lines.push('', `measured crossover: WebCrypto faster from ${firstWebCrypto ? size(firstWebCrypto.size) : 'none of the sizes'}; threshold in use: ${threshold} B`);
   const text = lines.join('\n');
   console.log(text);
   if (out) writeFileSync(out, `${text}\n`);

@@ -19,6 +19,11 @@
 //   given `kids`, of those key ids; other frames are dropped and counted;
 // - only the worker's own operations are dispatched (no inherited names);
 // - key bytes the page posts are wiped once the core has copied them.
+//
+// Frames from WEBCRYPTO_MIN_BYTES up are encrypted and decrypted with
+// WebCrypto (media-crypto.js: one awaited call per frame, the same bytes);
+// a transform then returns a promise, and the stream waits for it.
+import { createMediaCrypto } from './media-crypto.js';
 
 /**
  * The media kind a codec carries: 'audio', 'video', or null (generic). Takes
@@ -61,8 +66,9 @@ function wipe(bytes) {
   if (bytes instanceof Uint8Array) bytes.fill(0);
 }
 
-export function createTransformCore(api, { now = () => performance.now() } = {}) {
+export function createTransformCore(api, { now = () => performance.now(), crypto: cryptoOptions } = {}) {
   const { CallSession, IdentityKeyPair, IdentityStore, MediaReceiver, MediaSender } = api;
+  const media = createMediaCrypto(cryptoOptions);
 
   let sender = null;
   let receiver = null;
@@ -124,18 +130,27 @@ export function createTransformCore(api, { now = () => performance.now() } = {})
         stats.droppedWithoutKey += 1;
         return;
       }
-      try {
-        const codec = codecOf(frame, options.payloadTypes);
-        const out = sender.encryptFrame(codec, new Uint8Array(frame.data));
-        noteSenderUse();
+      const codec = codecOf(frame, options.payloadTypes);
+      const failed = (err) => {
+        stats.encryptFailures += 1;
+        countFailure(err);
+      };
+      const done = (out) => {
         frame.data = out.buffer;
         stats.encrypted += 1;
         bump(stats.encryptedByCodec, codec);
         controller.enqueue(frame);
+      };
+      let out;
+      try {
+        out = media.encrypt(sender, codec, new Uint8Array(frame.data));
+        noteSenderUse();
       } catch (err) {
-        stats.encryptFailures += 1;
-        countFailure(err);
+        failed(err);
+        return undefined;
       }
+      if (out instanceof Uint8Array) return done(out);
+      return out.then(done, failed);
     };
   }
 
@@ -147,29 +162,35 @@ export function createTransformCore(api, { now = () => performance.now() } = {})
         stats.droppedWithoutKey += 1;
         return;
       }
-      let opened;
-      try {
-        opened = receiver.decryptFrame(new Uint8Array(frame.data));
-      } catch (err) {
+      const failed = (err) => {
         stats.decryptFailures += 1;
         stats.decryptFailuresByKind[kind] += 1;
         countFailure(err);
-        return;
+      };
+      const done = ({ codec, kid, payload }) => {
+        const codecIsKind = codecKind(codec);
+        // A frame of another track (another key id, or another kind of
+        // media) moved here by the network: authentic, but not this track's.
+        if ((kids && !kids.has(kidKey(kid))) || (codecIsKind && codecIsKind !== kind)) {
+          stats.misrouted += 1;
+          stats.misroutedByKind[kind] += 1;
+          return;
+        }
+        frame.data = payload.buffer;
+        stats.decrypted += 1;
+        bump(stats.decryptedByCodec, codec);
+        stats.decryptedByKind[kind] += 1;
+        controller.enqueue(frame);
+      };
+      let opened;
+      try {
+        opened = media.decrypt(receiver, new Uint8Array(frame.data));
+      } catch (err) {
+        failed(err);
+        return undefined;
       }
-      const { codec, kid, payload } = opened;
-      const codecIsKind = codecKind(codec);
-      // A frame of another track (another key id, or another kind of media)
-      // moved here by the network: authentic, but not this track's.
-      if ((kids && !kids.has(kidKey(kid))) || (codecIsKind && codecIsKind !== kind)) {
-        stats.misrouted += 1;
-        stats.misroutedByKind[kind] += 1;
-        return;
-      }
-      frame.data = payload.buffer;
-      stats.decrypted += 1;
-      bump(stats.decryptedByCodec, codec);
-      stats.decryptedByKind[kind] += 1;
-      controller.enqueue(frame);
+      if (typeof opened.then !== 'function') return done(opened);
+      return opened.then(done, failed);
     };
   }
 

@@ -32,6 +32,7 @@ mod convert;
 mod error;
 mod frame;
 mod media;
+mod media_external;
 mod meeting;
 mod policy;
 

@@ -32,7 +32,7 @@ export interface DecryptedFrame {
 /// `kid`.
 #[wasm_bindgen]
 pub struct MediaSender {
-    inner: CoreSender,
+    pub(crate) inner: CoreSender,
     out: Vec<u8>,
 }
 
@@ -127,7 +127,7 @@ impl MediaSender {
 /// `removeKey(kid)`, `decryptFrame(frame)`.
 #[wasm_bindgen]
 pub struct MediaReceiver {
-    inner: CoreReceiver,
+    pub(crate) inner: CoreReceiver,
     out: Vec<u8>,
 }
 

@@ -40,7 +40,7 @@ test('the tarball carries the workspace version and only the package files', () 
   for (const f of [
     'package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'callseal_bg.wasm', 'callseal.js', 'callseal.d.ts',
     'index.js', 'index.d.ts', 'node.js', 'node.cjs', 'node.d.ts', 'errors.js', 'errors.d.ts',
-    'webrtc.js', 'webrtc.d.ts', 'transform-worker.js', 'transform-core.js',
+    'webrtc.js', 'webrtc.d.ts', 'transform-worker.js', 'transform-core.js', 'media-crypto.js',
   ]) {
     assert.ok(files.includes(f), `${f} in the tarball`);
   }

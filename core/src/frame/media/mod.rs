@@ -47,6 +47,7 @@ mod av1;
 mod codec;
 mod error;
 mod escape;
+mod external;
 mod footer;
 mod h26x;
 mod layout;
@@ -58,6 +59,7 @@ mod vp8;
 
 pub use codec::Codec;
 pub use error::{Malformed, MediaError};
+pub use external::{HEAD_LEN, MediaOpen, MediaSeal, TAIL_LEN, is_contiguous};
 pub use layout::MAX_UNITS;
 pub use receiver::{DecryptedFrame, MediaReceiver};
 pub use sender::MediaSender;
