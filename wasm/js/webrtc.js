@@ -31,14 +31,15 @@ export class E2eeWorker {
    *   the worker to confirm its transform (default 10000)
    */
   constructor(options = {}) {
-    const workerOptions = { type: 'module', name: 'callseal-transform' };
     // The literal `new URL('./transform-worker.js', import.meta.url)` inside
-    // `new Worker(...)` is what bundlers (Vite, webpack) recognise and emit.
+    // `new Worker(...)`, with its options written out as an object literal
+    // (Vite refuses options it cannot read statically), is what bundlers
+    // (Vite, webpack) recognise and emit.
     this.#worker =
       options.worker ||
       (options.workerUrl
-        ? new Worker(options.workerUrl, workerOptions)
-        : new Worker(new URL('./transform-worker.js', import.meta.url), workerOptions));
+        ? new Worker(options.workerUrl, { type: 'module', name: 'callseal-transform' })
+        : new Worker(new URL('./transform-worker.js', import.meta.url), { type: 'module', name: 'callseal-transform' }));
     this.#mode = options.mode || (hasScriptTransform() ? 'script-transform' : 'encoded-streams');
     this.#attachTimeoutMs = options.attachTimeoutMs ?? 10000;
     this.#worker.addEventListener('message', (event) => {
