@@ -1,47 +1,8 @@
-// Entry for browsers and bundlers: `await init()` once, then use the classes.
-export {
-  CallSession,
-  FrameReceiver,
-  FrameSender,
-  IdentityKeyPair,
-  IdentityStore,
-  MediaReceiver,
-  MediaSender,
-  MediaUpdate,
-  MeetingClient,
-  MeetingSession,
-  MemberKeyStore,
-  PolicyDocument,
-  checkCallFeature,
-  checkMeetingFeature,
-  initiateCallWithPolicy,
-  respondToCallWithPolicy,
-  version,
-  initSync,
-  CallStart,
-  CallOptions,
-  RespondOptions,
-  Handled,
-  Ignored,
-  CallMedia,
-  CallState,
-  Indicator,
-  PeerStatus,
-  DecryptedFrame,
-  CallDecision,
-  MeetingDecision,
-  MeetingParticipant,
-  CommitMessages,
-  Batch,
-  EpochChange,
-  MeetingFrame,
-  MeetingMember,
-  Role,
-  RosterEntry,
-  IdentityStatus,
-  InitInput,
-  InitOutput,
-  SyncInitInput,
-} from './callseal.js';
+// `callseal` for browsers and bundlers: `await init()` once, then use the
+// classes (frames, media mode, 1:1 calls, policy). Meetings are in
+// `callseal/meetings`. The declarations of the classes and of the objects
+// they return are generated from the Rust code (callseal.d.ts).
+export * from './callseal.js';
 export { default, default as init } from './callseal.js';
-export { CallsealError, ErrorCode } from './errors.js';
+export { CallsealError } from './errors.js';
+export type { ErrorCode } from './errors.js';

@@ -1,47 +1,6 @@
-// Entry for Node: the module is ready on import (init() is then a no-op).
-export {
-  CallSession,
-  FrameReceiver,
-  FrameSender,
-  IdentityKeyPair,
-  IdentityStore,
-  MediaReceiver,
-  MediaSender,
-  MediaUpdate,
-  MeetingClient,
-  MeetingSession,
-  MemberKeyStore,
-  PolicyDocument,
-  checkCallFeature,
-  checkMeetingFeature,
-  initiateCallWithPolicy,
-  respondToCallWithPolicy,
-  version,
-  initSync,
-  CallStart,
-  CallOptions,
-  RespondOptions,
-  Handled,
-  Ignored,
-  CallMedia,
-  CallState,
-  Indicator,
-  PeerStatus,
-  DecryptedFrame,
-  CallDecision,
-  MeetingDecision,
-  MeetingParticipant,
-  CommitMessages,
-  Batch,
-  EpochChange,
-  MeetingFrame,
-  MeetingMember,
-  Role,
-  RosterEntry,
-  IdentityStatus,
-  InitInput,
-  InitOutput,
-  SyncInitInput,
-} from './callseal.js';
+// `callseal` in Node: the module is ready on import (`init()` is then a
+// no-op). Meetings are in `callseal/meetings`.
+export * from './callseal.js';
 export { default, default as init } from './callseal.js';
-export { CallsealError, ErrorCode } from './errors.js';
+export { CallsealError } from './errors.js';
+export type { ErrorCode } from './errors.js';

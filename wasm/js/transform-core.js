@@ -99,6 +99,8 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     ignoredSignals: {},
     rejectedOps: 0,
     rekeys: 0,
+    // Frames whose AES-GCM ran in WebCrypto (the others: in WebAssembly).
+    webCrypto: { encrypted: 0, decrypted: 0 },
     // Transforms running: senders and receivers attached to this worker.
     transforms: { send: 0, receive: 0 },
   };
@@ -150,7 +152,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         return undefined;
       }
       if (out instanceof Uint8Array) return done(out);
-      return out.then(done, failed);
+      return out.then((sealed) => {
+        stats.webCrypto.encrypted += 1;
+        done(sealed);
+      }, failed);
     };
   }
 
@@ -190,7 +195,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         return undefined;
       }
       if (typeof opened.then !== 'function') return done(opened);
-      return opened.then(done, failed);
+      return opened.then((frameInfo) => {
+        stats.webCrypto.decrypted += 1;
+        done(frameInfo);
+      }, failed);
     };
   }
 

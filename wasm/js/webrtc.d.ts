@@ -105,6 +105,10 @@ export interface TransformStats {
   rekeys: number;
   /** Requests naming no operation of the worker. */
   rejectedOps: number;
+  /** Frames whose AES-GCM ran in WebCrypto (from WEBCRYPTO_MIN_BYTES up); the others ran in WebAssembly. */
+  webCrypto: { encrypted: number; decrypted: number };
+  /** Senders and receivers attached to this worker. */
+  transforms: { send: number; receive: number };
 }
 
 export interface E2eeWorkerOptions {

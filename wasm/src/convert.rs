@@ -1,5 +1,7 @@
 //! JavaScript values to core types: integers that may be `bigint`, cipher
 //! suites, keys and codecs. Only translation: the core validates.
+// The meetings module (feature `meetings` alone) uses a few of these.
+#![cfg_attr(not(feature = "calls"), allow(dead_code))]
 
 use callseal_core::frame::media::Codec;
 use callseal_core::frame::{BaseKey, CipherSuite, Counter, Kid};

@@ -27,26 +27,36 @@
 //! the panic hook installed at start-up turn it into a `CallsealError` with
 //! code `internal` (see `error.rs` for what each build can promise).
 
+#[cfg(feature = "calls")]
 mod call;
+#[cfg(feature = "calls")]
+mod call_policy;
 mod convert;
 mod error;
+#[cfg(feature = "calls")]
 mod frame;
+#[cfg(feature = "calls")]
 mod media;
+#[cfg(feature = "calls")]
 mod media_external;
+#[cfg(feature = "meetings")]
 mod meeting;
 mod policy;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+#[cfg(feature = "calls")]
 pub use call::{CallSession, IdentityKeyPair, IdentityStore, MediaUpdate};
+#[cfg(feature = "calls")]
+pub use call_policy::{initiate_call_with_policy, respond_to_call_with_policy};
 pub use error::Failure;
+#[cfg(feature = "calls")]
 pub use frame::{FrameReceiver, FrameSender};
+#[cfg(feature = "calls")]
 pub use media::{MediaReceiver, MediaSender};
+#[cfg(feature = "meetings")]
 pub use meeting::{MeetingClient, MeetingSession, MemberKeyStore};
-pub use policy::{
-    PolicyDocument, check_call_feature, check_meeting_feature, initiate_call_with_policy,
-    respond_to_call_with_policy,
-};
+pub use policy::{PolicyDocument, check_call_feature, check_meeting_feature};
 
 /// The version of callseal. The wrapper and the core share the workspace's
 /// version, so this is the core's version too.

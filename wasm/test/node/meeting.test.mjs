@@ -8,7 +8,7 @@ import {
   MeetingSession,
   MemberKeyStore,
   PolicyDocument,
-} from '../../pkg/node.js';
+} from '../../pkg/meetings-node.js';
 import { errorCode } from '../error-code.mjs';
 
 const policy = JSON.stringify({

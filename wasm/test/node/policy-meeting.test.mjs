@@ -10,7 +10,7 @@ import {
   checkCallFeature,
   checkMeetingFeature,
   initiateCallWithPolicy,
-} from '../../pkg/node.js';
+} from '../../pkg/meetings-node.js';
 import { errorCode } from '../error-code.mjs';
 
 const policy = JSON.stringify({

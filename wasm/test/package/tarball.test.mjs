@@ -40,6 +40,7 @@ test('the tarball carries the workspace version and only the package files', () 
   for (const f of [
     'package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'callseal_bg.wasm', 'callseal.js', 'callseal.d.ts',
     'index.js', 'index.d.ts', 'node.js', 'node.cjs', 'node.d.ts', 'errors.js', 'errors.d.ts',
+    'guard.js', 'meetings.js', 'meetings-node.js', 'meetings.d.ts', 'meetings/callseal.js', 'meetings/callseal_bg.wasm',
     'webrtc.js', 'webrtc.d.ts', 'transform-worker.js', 'transform-core.js', 'media-crypto.js',
   ]) {
     assert.ok(files.includes(f), `${f} in the tarball`);
@@ -48,7 +49,7 @@ test('the tarball carries the workspace version and only the package files', () 
     assert.doesNotMatch(f, /test|conformance|\.rs$|Cargo/, `${f} does not belong in the package`);
   }
   const meta = JSON.parse(readFileSync(join(project, 'node_modules/callseal/package.json'), 'utf8'));
-  assert.deepEqual(Object.keys(meta.exports).sort(), ['.', './callseal_bg.wasm', './package.json', './transform-worker.js', './webrtc']);
+  assert.deepEqual(Object.keys(meta.exports).sort(), ['.', './callseal_bg.wasm', './meetings', './package.json', './transform-worker.js', './webrtc']);
   assert.equal(meta.exports['.'].types, './index.d.ts');
   assert.ok(Array.isArray(meta.sideEffects));
 });
@@ -76,6 +77,31 @@ test('installed: import, require() and the webrtc subpath work', () => {
   `);
   assert.equal(webrtc.status, 0, webrtc.stderr);
   assert.equal(webrtc.stdout, 'function false');
+});
+
+test('callseal/meetings: meetings and everything else in one module, one CallsealError class', () => {
+  const r = node(['--input-type=module'], `
+    import * as calls from 'callseal';
+    import * as all from 'callseal/meetings';
+    let sameClass;
+    try { new all.MeetingClient('', 'web'); } catch (e) { sameClass = e instanceof calls.CallsealError && e instanceof all.CallsealError; }
+    const client = new all.MeetingClient('alice@example.com', 'web');
+    console.log(JSON.stringify({
+      callsHasMeetings: 'MeetingClient' in calls,
+      meetings: typeof all.MeetingSession,
+      alsoCalls: typeof all.CallSession + ' ' + typeof all.MediaSender,
+      keyPackage: client.keyPackage().length > 100,
+      sameClass,
+    }));
+  `);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    callsHasMeetings: false,
+    meetings: 'function',
+    alsoCalls: 'function function',
+    keyPackage: true,
+    sameClass: true,
+  });
 });
 
 test('where require() cannot load ES modules, the error names the import to use', (t) => {
