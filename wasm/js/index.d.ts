@@ -18,30 +18,9 @@ export {
   respondToCallWithPolicy,
   version,
   initSync,
-  CallStart,
-  CallOptions,
-  RespondOptions,
-  Handled,
-  Ignored,
-  CallMedia,
-  CallState,
-  Indicator,
-  PeerStatus,
-  DecryptedFrame,
-  CallDecision,
-  MeetingDecision,
-  MeetingParticipant,
-  CommitMessages,
-  Batch,
-  EpochChange,
-  MeetingFrame,
-  MeetingMember,
-  Role,
-  RosterEntry,
-  IdentityStatus,
-  InitInput,
-  InitOutput,
-  SyncInitInput,
 } from './callseal.js';
+// The declarations of the objects callseal returns (generated from the Rust
+// structs that build them) and of its options and string unions.
+export type * from './callseal.js';
 export { default, default as init } from './callseal.js';
 export { CallsealError, ErrorCode } from './errors.js';

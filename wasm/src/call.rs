@@ -3,14 +3,16 @@
 //! peer, the security code, the media keys and the in-call rekeys.
 
 use callseal_core::call::{
-    CallConfig, CallSession as CoreSession, CallState, ExpectedPeer, Handled, Indicator,
-    MediaUpdate as CoreUpdate,
+    CallConfig, CallSession as CoreSession, CallState, ExpectedPeer, Handled as CoreHandled,
+    Indicator, MediaUpdate as CoreUpdate,
 };
 use callseal_core::identity::PeerStatus;
 use callseal_core::identity::{
     Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy,
 };
 use callseal_core::policy::CallDecision;
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -18,15 +20,13 @@ use crate::convert::{self, Options};
 use crate::error::{Failure, guard};
 use crate::media::{MediaReceiver, MediaSender};
 
+// The options objects are read by hand (`convert::Options`: unknown names
+// refused, numbers or bigints, 32-byte keys checked one by one), so no
+// struct describes them; the string unions are the core's `as_str()` names.
+// Neither is an object callseal returns, so both stay declared here; the
+// returned objects are the structs below.
 #[wasm_bindgen(typescript_custom_section)]
 const CALL_TYPES: &'static str = r#"
-/** A new session and the first message it sends. */
-export interface CallStart {
-  session: CallSession;
-  /** The message to send to the peer (Commit or Response). */
-  message: Uint8Array;
-}
-
 /** The caller's settings (`CallSession.initiate`). */
 export interface CallOptions {
   /** The SFrame suite of the call's media, 1–8 (default 4, AES-128-GCM). */
@@ -65,24 +65,6 @@ export type Ignored =
   | "bad-mac"
   | "stale"
   | "rekey-collision";
-
-/** What `CallSession.handle` gave for one received message. */
-export interface Handled {
-  /** The message to send to the peer, or null. */
-  reply: Uint8Array | null;
-  /** New media keys to apply to this call's sender and receiver (in order), or null. */
-  media: MediaUpdate | null;
-  /** Why the message changed nothing, or null. */
-  ignored: Ignored | null;
-}
-
-/** The media keys of an established call. */
-export interface CallMedia {
-  /** Encrypts this side's frames; `ratchet()` rekeys. */
-  sender: MediaSender;
-  /** Decrypts the peer's frames, following its ratchet. */
-  receiver: MediaReceiver;
-}
 
 /** `negotiating`, `encrypted`, `verified` or `failed`. */
 export type CallState = "negotiating" | "encrypted" | "verified" | "failed";
@@ -311,37 +293,69 @@ pub(crate) fn response(
     Ok((expected, config))
 }
 
+/// A new session and the first message it sends.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct CallStart {
+    /// The session.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "CallSession")]
+    session: JsValue,
+    /// The message to send to the peer (Commit or Response).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    message: JsValue,
+}
+
+/// What `CallSession.handle` gave for one received message.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct Handled {
+    /// The message to send to the peer, or null.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array | null")]
+    reply: JsValue,
+    /// New media keys to apply to this call's sender and receiver (in order), or null.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "MediaUpdate | null")]
+    media: JsValue,
+    /// Why the message changed nothing, or null.
+    #[tsify(type = "Ignored | null")]
+    ignored: Option<&'static str>,
+}
+
+/// The media keys of an established call.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct CallMedia {
+    /// Encrypts this side's frames; `ratchet()` rekeys.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "MediaSender")]
+    sender: JsValue,
+    /// Decrypts the peer's frames, following its ratchet.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "MediaReceiver")]
+    receiver: JsValue,
+}
+
 fn start(result: (CoreSession, Vec<u8>)) -> Result<JsValue, Failure> {
     let (inner, message) = result;
-    convert::object(&[
-        ("session", CallSession { inner }.into()),
-        (
-            "message",
-            js_sys::Uint8Array::from(message.as_slice()).into(),
-        ),
-    ])
+    convert::to_js(&CallStart {
+        session: CallSession { inner }.into(),
+        message: convert::bytes(&message),
+    })
 }
 
 /// `{ reply, media, ignored }` with nulls.
-fn handled(handled: Handled) -> Result<JsValue, Failure> {
-    convert::object(&[
-        (
-            "reply",
-            convert::or_null(
-                handled
-                    .reply
-                    .map(|r| js_sys::Uint8Array::from(r.as_slice())),
-            ),
-        ),
-        (
-            "media",
-            convert::or_null(handled.media.map(|inner| MediaUpdate { inner })),
-        ),
-        (
-            "ignored",
-            convert::or_null(handled.ignored.map(|i| i.as_str())),
-        ),
-    ])
+fn handled(handled: CoreHandled) -> Result<JsValue, Failure> {
+    convert::to_js(&Handled {
+        reply: convert::or_null(handled.reply.as_deref().map(convert::bytes)),
+        media: convert::or_null(handled.media.map(|inner| MediaUpdate { inner })),
+        ignored: handled.ignored.map(|i| i.as_str()),
+    })
 }
 
 #[wasm_bindgen]
@@ -503,10 +517,10 @@ impl CallSession {
     pub fn take_media(&mut self) -> Result<JsValue, Failure> {
         guard(|| {
             let (sender, receiver) = self.inner.take_media()?;
-            convert::object(&[
-                ("sender", MediaSender::from_sender(sender).into()),
-                ("receiver", MediaReceiver::from_receiver(receiver).into()),
-            ])
+            convert::to_js(&CallMedia {
+                sender: MediaSender::from_sender(sender).into(),
+                receiver: MediaReceiver::from_receiver(receiver).into(),
+            })
         })
     }
 }
