@@ -1,0 +1,49 @@
+// The package's TypeScript declarations compile and describe what it
+// returns: `tsc --noEmit --strict` over wasm/test/types/package.ts, which
+// pins the keys and field types of each returned object (policy decisions,
+// call and meeting results, decrypted frames) against wasm/pkg's .d.ts
+// files, most of them generated from the Rust structs that build the
+// objects. TypeScript comes from wasm/node_modules (pinned in
+// wasm/package.json; scripts/build-wasm installs it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const wasm = fileURLToPath(new URL('../../', import.meta.url));
+const tsc = `${wasm}node_modules/.bin/tsc`;
+const fixture = `${wasm}test/types/package.ts`;
+
+/** Runs tsc on `file` in strict mode; returns its output and status. */
+function compile(file) {
+  assert.ok(existsSync(tsc), `${tsc} missing: run npm ci in wasm/`);
+  const run = spawnSync(tsc, [
+    '--noEmit', '--strict', '--target', 'esnext', '--module', 'esnext',
+    '--moduleResolution', 'bundler', '--lib', 'esnext,dom', '--types', '',
+    file,
+  ], { encoding: 'utf8' });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+test('the declarations compile and match the returned objects', () => {
+  const { status, output } = compile(fixture);
+  assert.equal(status, 0, output);
+});
+
+test('the generated declarations name every returned object camelCase', () => {
+  const dts = readFileSync(`${wasm}pkg/callseal.d.ts`, 'utf8');
+  for (const name of [
+    'CallDecision', 'MeetingDecision', 'Refusal', 'DecryptedFrame', 'CallStart', 'Handled',
+    'CallMedia', 'CommitMessages', 'Batch', 'MeetingMember', 'RosterEntry', 'MeetingFrame',
+    'EpochChange',
+  ]) {
+    const body = dts.match(new RegExp(`export interface ${name} \\{([^}]*)\\}`));
+    assert.ok(body, `no interface ${name} in callseal.d.ts`);
+    const keys = [...body[1].matchAll(/^\s*([A-Za-z0-9_]+)\??:/gm)].map((m) => m[1]);
+    assert.ok(keys.length > 0, `${name} has no keys`);
+    for (const key of keys) {
+      assert.match(key, /^[a-z][a-zA-Z0-9]*$/, `${name}.${key}`);
+    }
+  }
+});
