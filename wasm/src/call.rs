@@ -3,10 +3,10 @@
 //! peer, the security code, the media keys and the in-call rekeys.
 
 use callseal_core::call::{
-    CallConfig, CallSession as CoreSession, CallState, ExpectedPeer, Handled as CoreHandled,
-    Indicator, MediaUpdate as CoreUpdate,
+    CallConfig, CallSession as CoreSession, CallState as CoreState, ExpectedPeer,
+    Handled as CoreHandled, Indicator as CoreIndicator, MediaUpdate as CoreUpdate,
 };
-use callseal_core::identity::PeerStatus;
+use callseal_core::identity::PeerStatus as CorePeerStatus;
 use callseal_core::identity::{
     Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy,
 };
@@ -21,10 +21,13 @@ use crate::error::{Failure, guard};
 use crate::media::{MediaReceiver, MediaSender};
 
 // The options objects are read by hand (`convert::Options`: unknown names
-// refused, numbers or bigints, 32-byte keys checked one by one), so no
-// struct describes them; the string unions are the core's `as_str()` names.
-// Neither is an object callseal returns, so both stay declared here; the
-// returned objects are the structs below.
+// refused, numbers or bigints, 32-byte keys checked one by one), not
+// deserialized, so no struct builds them: they stay declared here, and
+// wasm/test/node/types.test.mjs checks that they name exactly the options
+// `initiate` and `respond` accept. `Ignored` is declared here too: the
+// core's enum is `#[non_exhaustive]`, so no mirror enum here could match it
+// exhaustively; its values are the core's `as_str()` names. Everything else
+// callseal returns is declared from the structs and enums below.
 #[wasm_bindgen(typescript_custom_section)]
 const CALL_TYPES: &'static str = r#"
 /** The caller's settings (`CallSession.initiate`). */
@@ -65,13 +68,6 @@ export type Ignored =
   | "bad-mac"
   | "stale"
   | "rekey-collision";
-
-/** `negotiating`, `encrypted`, `verified` or `failed`. */
-export type CallState = "negotiating" | "encrypted" | "verified" | "failed";
-/** What the call UI shows next to the call. */
-export type Indicator = "hidden" | "lock-and-shield" | "lock-and-shield-verified";
-/** What the identity store said about the peer. */
-export type PeerStatus = "new" | "known" | "known-verified" | "changed";
 "#;
 
 /// A long-term identity key pair (X25519). The secret leaves only through
@@ -293,6 +289,67 @@ pub(crate) fn response(
     Ok((expected, config))
 }
 
+/// `negotiating`, `encrypted`, `verified` or `failed`.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum CallState {
+    Negotiating,
+    Encrypted,
+    Verified,
+    Failed,
+}
+
+impl From<CoreState> for CallState {
+    fn from(s: CoreState) -> Self {
+        match s {
+            CoreState::Negotiating => Self::Negotiating,
+            CoreState::Encrypted => Self::Encrypted,
+            CoreState::Verified => Self::Verified,
+            CoreState::Failed => Self::Failed,
+        }
+    }
+}
+
+/// What the call UI shows next to the call.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum Indicator {
+    Hidden,
+    LockAndShield,
+    LockAndShieldVerified,
+}
+
+impl From<CoreIndicator> for Indicator {
+    fn from(i: CoreIndicator) -> Self {
+        match i {
+            CoreIndicator::Hidden => Self::Hidden,
+            CoreIndicator::LockAndShield => Self::LockAndShield,
+            CoreIndicator::LockAndShieldVerified => Self::LockAndShieldVerified,
+        }
+    }
+}
+
+/// What the identity store said about the peer.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum PeerStatus {
+    New,
+    Known,
+    KnownVerified,
+    Changed,
+}
+
+impl From<CorePeerStatus> for PeerStatus {
+    fn from(s: CorePeerStatus) -> Self {
+        match s {
+            CorePeerStatus::New => Self::New,
+            CorePeerStatus::Known { verified: false } => Self::Known,
+            CorePeerStatus::Known { verified: true } => Self::KnownVerified,
+            CorePeerStatus::Changed => Self::Changed,
+        }
+    }
+}
+
 /// A new session and the first message it sends.
 #[derive(Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
@@ -446,25 +503,14 @@ impl CallSession {
 
     /// `negotiating`, `encrypted`, `verified` or `failed`.
     #[wasm_bindgen(getter, unchecked_return_type = "CallState")]
-    pub fn state(&self) -> String {
-        match self.inner.state() {
-            CallState::Negotiating => "negotiating",
-            CallState::Encrypted => "encrypted",
-            CallState::Verified => "verified",
-            CallState::Failed => "failed",
-        }
-        .to_owned()
+    pub fn state(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&CallState::from(self.inner.state())))
     }
 
     /// `hidden`, `lock-and-shield` or `lock-and-shield-verified`.
     #[wasm_bindgen(getter, unchecked_return_type = "Indicator")]
-    pub fn indicator(&self) -> String {
-        match self.inner.indicator() {
-            Indicator::Hidden => "hidden",
-            Indicator::LockAndShield => "lock-and-shield",
-            Indicator::LockAndShieldVerified => "lock-and-shield-verified",
-        }
-        .to_owned()
+    pub fn indicator(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&Indicator::from(self.inner.indicator())))
     }
 
     /// The 20-digit code both sides show (`"12345 67890 12345 67890"`),
@@ -477,13 +523,8 @@ impl CallSession {
     /// `new`, `known`, `known-verified` or `changed` once established; else
     /// `null`.
     #[wasm_bindgen(getter = peerStatus, unchecked_return_type = "PeerStatus | null")]
-    pub fn peer_status(&self) -> JsValue {
-        convert::or_null(self.inner.peer_status().map(|s| match s {
-            PeerStatus::New => "new",
-            PeerStatus::Known { verified: false } => "known",
-            PeerStatus::Known { verified: true } => "known-verified",
-            PeerStatus::Changed => "changed",
-        }))
+    pub fn peer_status(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&self.inner.peer_status().map(PeerStatus::from)))
     }
 
     /// The peer's user id once known (authenticated once established, and

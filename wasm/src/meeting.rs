@@ -2,7 +2,7 @@
 //! encrypted meetings over MLS (PROTOCOL.md §4), their roles (§4.7) and
 //! the members' identity statuses (§4.9).
 
-use callseal_core::identity::{MemoryMemberKeyStore, SecurityCode};
+use callseal_core::identity::{MemoryMemberKeyStore, PeerStatus, SecurityCode};
 use callseal_core::meeting::{self as core_meeting, MeetingConfig, MeetingError};
 use callseal_core::policy::{self as core_policy, PolicyError};
 use serde::Serialize;
@@ -20,18 +20,52 @@ impl From<MeetingError> for Failure {
     }
 }
 
-// The roles and identity statuses are string unions the core names with
-// `as_str()`/`status_str()`; they are not objects, and deriving them would
-// need mirror enums kept in step by hand, which is the drift this file
-// avoids, so they stay declared here.
-#[wasm_bindgen(typescript_custom_section)]
-const MEETING_TYPES: &'static str = r#"
-/** A member's role in the current epoch: the organizer and co-organizers add and remove members; the organizer also promotes, demotes and hands over. */
-export type Role = "organizer" | "co-organizer" | "participant";
+/// A member's role in the current epoch: the organizer and co-organizers
+/// add and remove members; the organizer also promotes, demotes and hands
+/// over.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum Role {
+    Organizer,
+    CoOrganizer,
+    Participant,
+}
 
-/** What the member key store says about a member's key; `unchecked` until `checkIdentities` saw it. `changed`: a key the store does not know for a known user (a new device, or one the server added); comparing codes does not clear it, `verifyMember` does. */
-export type IdentityStatus = "new" | "known" | "known-verified" | "changed" | "unchecked";
-"#;
+impl From<core_meeting::Role> for Role {
+    fn from(r: core_meeting::Role) -> Self {
+        match r {
+            core_meeting::Role::Organizer => Self::Organizer,
+            core_meeting::Role::CoOrganizer => Self::CoOrganizer,
+            core_meeting::Role::Participant => Self::Participant,
+        }
+    }
+}
+
+/// What the member key store says about a member's key; `unchecked` until
+/// `checkIdentities` saw it. `changed`: a key the store does not know for a
+/// known user (a new device, or one the server added); comparing codes does
+/// not clear it, `verifyMember` does.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum IdentityStatus {
+    New,
+    Known,
+    KnownVerified,
+    Changed,
+    Unchecked,
+}
+
+impl From<Option<PeerStatus>> for IdentityStatus {
+    fn from(s: Option<PeerStatus>) -> Self {
+        match s {
+            None => Self::Unchecked,
+            Some(PeerStatus::New) => Self::New,
+            Some(PeerStatus::Known { verified: false }) => Self::Known,
+            Some(PeerStatus::Known { verified: true }) => Self::KnownVerified,
+            Some(PeerStatus::Changed) => Self::Changed,
+        }
+    }
+}
 
 /// The messages a commit produces: the commit for the server, and one
 /// Welcome for the members added.
@@ -86,8 +120,7 @@ struct MeetingMember {
     #[tsify(type = "Uint8Array")]
     signature_key: JsValue,
     /// The member's role in the current epoch.
-    #[tsify(type = "Role")]
-    role: &'static str,
+    role: Role,
 }
 
 impl From<&core_meeting::Member> for MeetingMember {
@@ -97,7 +130,7 @@ impl From<&core_meeting::Member> for MeetingMember {
             user: m.user.clone(),
             platform: m.platform.code(),
             signature_key: convert::bytes(&m.signature_key),
-            role: m.role.as_str(),
+            role: Role::from(m.role),
         }
     }
 }
@@ -110,8 +143,7 @@ struct RosterEntry {
     /// The member.
     member: MeetingMember,
     /// Its identity status.
-    #[tsify(type = "IdentityStatus")]
-    status: &'static str,
+    status: IdentityStatus,
 }
 
 /// A decrypted meeting frame.
@@ -204,7 +236,7 @@ fn roster(entries: &[core_meeting::RosterEntry]) -> Result<JsValue, Failure> {
             .iter()
             .map(|e| RosterEntry {
                 member: MeetingMember::from(&e.member),
-                status: e.status_str(),
+                status: IdentityStatus::from(e.status),
             })
             .collect::<Vec<_>>(),
     )
@@ -533,8 +565,8 @@ impl MeetingSession {
 
     /// This member's role in the current epoch.
     #[wasm_bindgen(getter, unchecked_return_type = "Role")]
-    pub fn role(&self) -> String {
-        self.inner.role().as_str().to_owned()
+    pub fn role(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&Role::from(self.inner.role())))
     }
 
     /// The organizer's leaf index, or `null` if no committer is present.
@@ -611,5 +643,28 @@ fn ms(now: f64) -> u64 {
         now as u64
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The roles reach JavaScript under the core's names (the ones the
+    /// other wrappers and the docs use).
+    #[test]
+    fn role_names_are_the_cores() {
+        for role in [
+            core_meeting::Role::Organizer,
+            core_meeting::Role::CoOrganizer,
+            core_meeting::Role::Participant,
+        ] {
+            assert_eq!(
+                serde_json::to_value(Role::from(role)).unwrap(),
+                role.as_str()
+            );
+        }
     }
 }

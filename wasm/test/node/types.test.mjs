@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { CallSession, IdentityKeyPair } from '../../pkg/node.js';
+
 const wasm = fileURLToPath(new URL('../../', import.meta.url));
 const tsc = `${wasm}node_modules/.bin/tsc`;
 const fixture = `${wasm}test/types/package.ts`;
@@ -38,12 +40,41 @@ test('the generated declarations name every returned object camelCase', () => {
     'CallMedia', 'CommitMessages', 'Batch', 'MeetingMember', 'RosterEntry', 'MeetingFrame',
     'EpochChange',
   ]) {
-    const body = dts.match(new RegExp(`export interface ${name} \\{([^}]*)\\}`));
-    assert.ok(body, `no interface ${name} in callseal.d.ts`);
-    const keys = [...body[1].matchAll(/^\s*([A-Za-z0-9_]+)\??:/gm)].map((m) => m[1]);
+    const keys = declaredKeys(dts, name);
     assert.ok(keys.length > 0, `${name} has no keys`);
     for (const key of keys) {
       assert.match(key, /^[a-z][a-zA-Z0-9]*$/, `${name}.${key}`);
     }
   }
+});
+
+/** The keys an interface of callseal.d.ts declares. */
+function declaredKeys(dts, name) {
+  const body = dts.match(new RegExp(`export interface ${name} \\{([^}]*)\\}`));
+  assert.ok(body, `no interface ${name} in callseal.d.ts`);
+  return [...body[1].matchAll(/^\s*([A-Za-z0-9_]+)\??:/gm)].map((m) => m[1]);
+}
+
+/** The option names `call` accepts, as its error for an unknown one lists them. */
+function acceptedOptions(call) {
+  try {
+    call({ notAnOption: true });
+  } catch (err) {
+    const known = err.message.match(/\(known: ([^)]*)\)/);
+    assert.ok(known, err.message);
+    return known[1].split(', ');
+  }
+  assert.fail('an unknown option was accepted');
+}
+
+test('CallOptions and RespondOptions declare exactly the options accepted', () => {
+  // The options are read by hand, not derived: their declarations are
+  // checked against what initiate and respond accept.
+  const dts = readFileSync(`${wasm}pkg/callseal.d.ts`, 'utf8');
+  const identity = IdentityKeyPair.generate();
+  const initiate = acceptedOptions((o) => CallSession.initiate(identity, 'alice', 'bob', o));
+  const respond = acceptedOptions((o) => CallSession.respond(identity, 'bob', new Uint8Array(1), o));
+  assert.deepEqual(declaredKeys(dts, 'CallOptions').sort(), initiate.sort());
+  assert.deepEqual(declaredKeys(dts, 'RespondOptions').sort(), respond.sort());
+  identity.free();
 });

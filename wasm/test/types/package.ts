@@ -87,6 +87,17 @@ same<Equal<EpochChange['epoch'], bigint>>();
 same<Equal<EpochChange['released'], MeetingFrame[]>>();
 same<Equal<EpochChange['removed'], number[]>>();
 
+// The string unions.
+same<Equal<CallState, 'negotiating' | 'encrypted' | 'verified' | 'failed'>>();
+same<Equal<Indicator, 'hidden' | 'lock-and-shield' | 'lock-and-shield-verified'>>();
+same<Equal<PeerStatus, 'new' | 'known' | 'known-verified' | 'changed'>>();
+same<Equal<Role, 'organizer' | 'co-organizer' | 'participant'>>();
+same<Equal<IdentityStatus, 'new' | 'known' | 'known-verified' | 'changed' | 'unchecked'>>();
+same<Equal<
+  Ignored,
+  'other-session' | 'repeat' | 'handshake' | 'malformed' | 'bad-mac' | 'stale' | 'rekey-collision'
+>>();
+
 // The methods return these shapes.
 export async function usage(commit: Uint8Array, frame: Uint8Array): Promise<void> {
   await init();
@@ -107,6 +118,8 @@ export async function usage(commit: Uint8Array, frame: Uint8Array): Promise<void
   const state: CallState = start.session.state;
   const indicator: Indicator = start.session.indicator;
   const peer: PeerStatus | null = start.session.peerStatus;
+  const role: Role = MeetingSession.create(new MeetingClient('olga', 'web'), doc, 4, 0).role;
+  void role;
   const media: CallMedia = start.session.takeMedia();
   handled.media?.apply(media.sender, media.receiver);
   const decrypted: DecryptedFrame = media.receiver.decryptFrame(frame);
