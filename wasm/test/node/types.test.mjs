@@ -28,6 +28,25 @@ function compile(file) {
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
+/** The keys an interface of callseal.d.ts declares. */
+function declaredKeys(dts, name) {
+  const body = dts.match(new RegExp(`export interface ${name} \\{([^}]*)\\}`));
+  assert.ok(body, `no interface ${name} in callseal.d.ts`);
+  return [...body[1].matchAll(/^\s*([A-Za-z0-9_]+)\??:/gm)].map((m) => m[1]);
+}
+
+/** The option names `call` accepts, as its error for an unknown one lists them. */
+function acceptedOptions(call) {
+  try {
+    call({ notAnOption: true });
+  } catch (err) {
+    const known = err.message.match(/\(known: ([^)]*)\)/);
+    assert.ok(known, err.message);
+    return known[1].split(', ');
+  }
+  assert.fail('an unknown option was accepted');
+}
+
 test('the declarations compile and match the returned objects', () => {
   const { status, output } = compile(fixture);
   assert.equal(status, 0, output);
@@ -47,25 +66,6 @@ test('the generated declarations name every returned object camelCase', () => {
     }
   }
 });
-
-/** The keys an interface of callseal.d.ts declares. */
-function declaredKeys(dts, name) {
-  const body = dts.match(new RegExp(`export interface ${name} \\{([^}]*)\\}`));
-  assert.ok(body, `no interface ${name} in callseal.d.ts`);
-  return [...body[1].matchAll(/^\s*([A-Za-z0-9_]+)\??:/gm)].map((m) => m[1]);
-}
-
-/** The option names `call` accepts, as its error for an unknown one lists them. */
-function acceptedOptions(call) {
-  try {
-    call({ notAnOption: true });
-  } catch (err) {
-    const known = err.message.match(/\(known: ([^)]*)\)/);
-    assert.ok(known, err.message);
-    return known[1].split(', ');
-  }
-  assert.fail('an unknown option was accepted');
-}
 
 test('CallOptions and RespondOptions declare exactly the options accepted', () => {
   // The options are read by hand, not derived: their declarations are
