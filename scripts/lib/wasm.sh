@@ -83,7 +83,8 @@ ensure_node() {
 # playwright-core), installed into wasm/node_modules.
 ensure_wasm_npm() {
     ensure_node || return 1
-    if [[ -x "$WASM_DIR/node_modules/.bin/wasm-opt" && -d "$WASM_DIR/node_modules/playwright-core" ]]; then
+    if [[ -x "$WASM_DIR/node_modules/.bin/wasm-opt" && -d "$WASM_DIR/node_modules/playwright-core" &&
+        -x "$WASM_DIR/node_modules/.bin/tsc" ]]; then
         return 0
     fi
     log "installing wasm/node_modules (npm ci)"

@@ -3,14 +3,16 @@
 //! peer, the security code, the media keys and the in-call rekeys.
 
 use callseal_core::call::{
-    CallConfig, CallSession as CoreSession, CallState, ExpectedPeer, Handled, Indicator,
-    MediaUpdate as CoreUpdate,
+    CallConfig, CallSession as CoreSession, CallState as CoreState, ExpectedPeer,
+    Handled as CoreHandled, Indicator as CoreIndicator, MediaUpdate as CoreUpdate,
 };
-use callseal_core::identity::PeerStatus;
+use callseal_core::identity::PeerStatus as CorePeerStatus;
 use callseal_core::identity::{
     Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy,
 };
 use callseal_core::policy::CallDecision;
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -18,15 +20,16 @@ use crate::convert::{self, Options};
 use crate::error::{Failure, guard};
 use crate::media::{MediaReceiver, MediaSender};
 
+// The options objects are read by hand (`convert::Options`: unknown names
+// refused, numbers or bigints, 32-byte keys checked one by one), not
+// deserialized, so no struct builds them: they stay declared here, and
+// wasm/test/node/types.test.mjs checks that they name exactly the options
+// `initiate` and `respond` accept. `Ignored` is declared here too: the
+// core's enum is `#[non_exhaustive]`, so no mirror enum here could match it
+// exhaustively; its values are the core's `as_str()` names. Everything else
+// callseal returns is declared from the structs and enums below.
 #[wasm_bindgen(typescript_custom_section)]
 const CALL_TYPES: &'static str = r#"
-/** A new session and the first message it sends. */
-export interface CallStart {
-  session: CallSession;
-  /** The message to send to the peer (Commit or Response). */
-  message: Uint8Array;
-}
-
 /** The caller's settings (`CallSession.initiate`). */
 export interface CallOptions {
   /** The SFrame suite of the call's media, 1–8 (default 4, AES-128-GCM). */
@@ -65,31 +68,6 @@ export type Ignored =
   | "bad-mac"
   | "stale"
   | "rekey-collision";
-
-/** What `CallSession.handle` gave for one received message. */
-export interface Handled {
-  /** The message to send to the peer, or null. */
-  reply: Uint8Array | null;
-  /** New media keys to apply to this call's sender and receiver (in order), or null. */
-  media: MediaUpdate | null;
-  /** Why the message changed nothing, or null. */
-  ignored: Ignored | null;
-}
-
-/** The media keys of an established call. */
-export interface CallMedia {
-  /** Encrypts this side's frames; `ratchet()` rekeys. */
-  sender: MediaSender;
-  /** Decrypts the peer's frames, following its ratchet. */
-  receiver: MediaReceiver;
-}
-
-/** `negotiating`, `encrypted`, `verified` or `failed`. */
-export type CallState = "negotiating" | "encrypted" | "verified" | "failed";
-/** What the call UI shows next to the call. */
-export type Indicator = "hidden" | "lock-and-shield" | "lock-and-shield-verified";
-/** What the identity store said about the peer. */
-export type PeerStatus = "new" | "known" | "known-verified" | "changed";
 "#;
 
 /// A long-term identity key pair (X25519). The secret leaves only through
@@ -311,37 +289,130 @@ pub(crate) fn response(
     Ok((expected, config))
 }
 
+/// `negotiating`, `encrypted`, `verified` or `failed`.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum CallState {
+    Negotiating,
+    Encrypted,
+    Verified,
+    Failed,
+}
+
+impl From<CoreState> for CallState {
+    fn from(s: CoreState) -> Self {
+        match s {
+            CoreState::Negotiating => Self::Negotiating,
+            CoreState::Encrypted => Self::Encrypted,
+            CoreState::Verified => Self::Verified,
+            CoreState::Failed => Self::Failed,
+        }
+    }
+}
+
+/// What the call UI shows next to the call.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum Indicator {
+    Hidden,
+    LockAndShield,
+    LockAndShieldVerified,
+}
+
+impl From<CoreIndicator> for Indicator {
+    fn from(i: CoreIndicator) -> Self {
+        match i {
+            CoreIndicator::Hidden => Self::Hidden,
+            CoreIndicator::LockAndShield => Self::LockAndShield,
+            CoreIndicator::LockAndShieldVerified => Self::LockAndShieldVerified,
+        }
+    }
+}
+
+/// What the identity store said about the peer.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum PeerStatus {
+    New,
+    Known,
+    KnownVerified,
+    Changed,
+}
+
+impl From<CorePeerStatus> for PeerStatus {
+    fn from(s: CorePeerStatus) -> Self {
+        match s {
+            CorePeerStatus::New => Self::New,
+            CorePeerStatus::Known { verified: false } => Self::Known,
+            CorePeerStatus::Known { verified: true } => Self::KnownVerified,
+            CorePeerStatus::Changed => Self::Changed,
+        }
+    }
+}
+
+/// A new session and the first message it sends.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct CallStart {
+    /// The session.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "CallSession")]
+    session: JsValue,
+    /// The message to send to the peer (Commit or Response).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    message: JsValue,
+}
+
+/// What `CallSession.handle` gave for one received message.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct Handled {
+    /// The message to send to the peer, or null.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array | null")]
+    reply: JsValue,
+    /// New media keys to apply to this call's sender and receiver (in order), or null.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "MediaUpdate | null")]
+    media: JsValue,
+    /// Why the message changed nothing, or null.
+    #[tsify(type = "Ignored | null")]
+    ignored: Option<&'static str>,
+}
+
+/// The media keys of an established call.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct CallMedia {
+    /// Encrypts this side's frames; `ratchet()` rekeys.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "MediaSender")]
+    sender: JsValue,
+    /// Decrypts the peer's frames, following its ratchet.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "MediaReceiver")]
+    receiver: JsValue,
+}
+
 fn start(result: (CoreSession, Vec<u8>)) -> Result<JsValue, Failure> {
     let (inner, message) = result;
-    convert::object(&[
-        ("session", CallSession { inner }.into()),
-        (
-            "message",
-            js_sys::Uint8Array::from(message.as_slice()).into(),
-        ),
-    ])
+    convert::to_js(&CallStart {
+        session: CallSession { inner }.into(),
+        message: convert::bytes(&message),
+    })
 }
 
 /// `{ reply, media, ignored }` with nulls.
-fn handled(handled: Handled) -> Result<JsValue, Failure> {
-    convert::object(&[
-        (
-            "reply",
-            convert::or_null(
-                handled
-                    .reply
-                    .map(|r| js_sys::Uint8Array::from(r.as_slice())),
-            ),
-        ),
-        (
-            "media",
-            convert::or_null(handled.media.map(|inner| MediaUpdate { inner })),
-        ),
-        (
-            "ignored",
-            convert::or_null(handled.ignored.map(|i| i.as_str())),
-        ),
-    ])
+fn handled(handled: CoreHandled) -> Result<JsValue, Failure> {
+    convert::to_js(&Handled {
+        reply: convert::or_null(handled.reply.as_deref().map(convert::bytes)),
+        media: convert::or_null(handled.media.map(|inner| MediaUpdate { inner })),
+        ignored: handled.ignored.map(|i| i.as_str()),
+    })
 }
 
 #[wasm_bindgen]
@@ -432,25 +503,14 @@ impl CallSession {
 
     /// `negotiating`, `encrypted`, `verified` or `failed`.
     #[wasm_bindgen(getter, unchecked_return_type = "CallState")]
-    pub fn state(&self) -> String {
-        match self.inner.state() {
-            CallState::Negotiating => "negotiating",
-            CallState::Encrypted => "encrypted",
-            CallState::Verified => "verified",
-            CallState::Failed => "failed",
-        }
-        .to_owned()
+    pub fn state(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&CallState::from(self.inner.state())))
     }
 
     /// `hidden`, `lock-and-shield` or `lock-and-shield-verified`.
     #[wasm_bindgen(getter, unchecked_return_type = "Indicator")]
-    pub fn indicator(&self) -> String {
-        match self.inner.indicator() {
-            Indicator::Hidden => "hidden",
-            Indicator::LockAndShield => "lock-and-shield",
-            Indicator::LockAndShieldVerified => "lock-and-shield-verified",
-        }
-        .to_owned()
+    pub fn indicator(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&Indicator::from(self.inner.indicator())))
     }
 
     /// The 20-digit code both sides show (`"12345 67890 12345 67890"`),
@@ -463,13 +523,8 @@ impl CallSession {
     /// `new`, `known`, `known-verified` or `changed` once established; else
     /// `null`.
     #[wasm_bindgen(getter = peerStatus, unchecked_return_type = "PeerStatus | null")]
-    pub fn peer_status(&self) -> JsValue {
-        convert::or_null(self.inner.peer_status().map(|s| match s {
-            PeerStatus::New => "new",
-            PeerStatus::Known { verified: false } => "known",
-            PeerStatus::Known { verified: true } => "known-verified",
-            PeerStatus::Changed => "changed",
-        }))
+    pub fn peer_status(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&self.inner.peer_status().map(PeerStatus::from)))
     }
 
     /// The peer's user id once known (authenticated once established, and
@@ -503,10 +558,10 @@ impl CallSession {
     pub fn take_media(&mut self) -> Result<JsValue, Failure> {
         guard(|| {
             let (sender, receiver) = self.inner.take_media()?;
-            convert::object(&[
-                ("sender", MediaSender::from_sender(sender).into()),
-                ("receiver", MediaReceiver::from_receiver(receiver).into()),
-            ])
+            convert::to_js(&CallMedia {
+                sender: MediaSender::from_sender(sender).into(),
+                receiver: MediaReceiver::from_receiver(receiver).into(),
+            })
         })
     }
 }

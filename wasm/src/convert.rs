@@ -172,14 +172,26 @@ pub(crate) fn codec(name: &str) -> Result<Codec, Failure> {
         .ok_or_else(|| Failure::invalid(format!("unknown codec {name:?}")))
 }
 
-/// A plain object with the given properties.
-pub(crate) fn object(props: &[(&str, JsValue)]) -> Result<JsValue, Failure> {
-    let obj = Object::new();
-    for (key, value) in props {
-        Reflect::set(&obj, &JsValue::from_str(key), value)
-            .map_err(|_| Failure::new(callseal_core::ErrorKind::Internal, "cannot build object"))?;
-    }
-    Ok(obj.into())
+/// A returned object from its Rust description (a struct deriving
+/// `Serialize` and `Tsify`, whose TypeScript declaration is generated from
+/// the same struct). Every such struct has `#[serde(rename_all =
+/// "camelCase")]` and `#[tsify(missing_as_null,
+/// large_number_types_as_bigints)]`, which this serializer matches: `None` is
+/// `null`, `u64` a `bigint`, and fields kept as JavaScript values (class
+/// instances, `Uint8Array`s) pass through `serde_wasm_bindgen::preserve`.
+pub(crate) fn to_js(value: &impl serde::Serialize) -> Result<JsValue, Failure> {
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
+        .serialize_large_number_types_as_bigints(true)
+        .serialize_maps_as_objects(true);
+    value
+        .serialize(&serializer)
+        .map_err(|e| Failure::new(callseal_core::ErrorKind::Internal, e.to_string()))
+}
+
+/// A `Uint8Array` copy of `bytes`, for a field of a returned object.
+pub(crate) fn bytes(bytes: &[u8]) -> JsValue {
+    Uint8Array::from(bytes).into()
 }
 
 /// `Some(v)` as `v`, `None` as `null` (docs/BINDINGS.md says null, where

@@ -2,27 +2,31 @@
 
 use callseal_core::frame::media::{MediaReceiver as CoreReceiver, MediaSender as CoreSender};
 use callseal_core::frame::{Receiver, ReceiverConfig, Sender};
-use js_sys::{BigInt, Uint8Array};
+use js_sys::Uint8Array;
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::convert;
 use crate::error::{Failure, guard};
 
-#[wasm_bindgen(typescript_custom_section)]
-const DECRYPTED_FRAME: &'static str = r#"
-/** What `MediaReceiver.decryptFrame` returns. */
-export interface DecryptedFrame {
-  /** The codec the sender declared (authenticated): `Opus`, `VP8`, `VP9`, `H.264`, `H.265`, `AV1` or `generic`. */
-  codec: string;
-  /** The key id the frame was encrypted under. */
-  kid: bigint;
-  /** The frame's counter. */
-  counter: bigint;
-  /** The encoded frame, as the sender passed it (up to media mode's normalizations). */
-  payload: Uint8Array;
+/// What `MediaReceiver.decryptFrame` returns.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct DecryptedFrame {
+    /// The codec the sender declared (authenticated): `Opus`, `VP8`, `VP9`, `H.264`, `H.265`, `AV1` or `generic`.
+    codec: &'static str,
+    /// The key id the frame was encrypted under.
+    kid: u64,
+    /// The frame's counter.
+    counter: u64,
+    /// The encoded frame, as the sender passed it (up to media mode's normalizations).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    payload: JsValue,
 }
-"#;
 
 /// Encrypts WebRTC encoded frames codec-aware: the bytes packetizers and
 /// SFUs read stay clear, everything is authenticated.
@@ -188,12 +192,12 @@ impl MediaReceiver {
     pub fn decrypt_frame(&mut self, frame: &[u8]) -> Result<JsValue, Failure> {
         guard(|| {
             let info = self.inner.decrypt_frame(frame, &mut self.out)?;
-            convert::object(&[
-                ("codec", JsValue::from_str(info.codec.name())),
-                ("kid", BigInt::from(info.kid.0).into()),
-                ("counter", BigInt::from(info.ctr.0).into()),
-                ("payload", Uint8Array::from(self.out.as_slice()).into()),
-            ])
+            convert::to_js(&DecryptedFrame {
+                codec: info.codec.name(),
+                kid: info.kid.0,
+                counter: info.ctr.0,
+                payload: convert::bytes(&self.out),
+            })
         })
     }
 }

@@ -2,15 +2,17 @@
 //! encrypted meetings over MLS (PROTOCOL.md §4), their roles (§4.7) and
 //! the members' identity statuses (§4.9).
 
-use callseal_core::identity::{MemoryMemberKeyStore, SecurityCode};
+use callseal_core::identity::{MemoryMemberKeyStore, PeerStatus, SecurityCode};
 use callseal_core::meeting::{self as core_meeting, MeetingConfig, MeetingError};
 use callseal_core::policy::{self as core_policy, PolicyError};
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::convert;
 use crate::error::{Failure, guard};
-use crate::policy::PolicyDocument;
+use crate::policy::{PolicyDocument, Refusal};
 
 impl From<MeetingError> for Failure {
     fn from(err: MeetingError) -> Self {
@@ -18,150 +20,226 @@ impl From<MeetingError> for Failure {
     }
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const MEETING_TYPES: &'static str = r#"
-/** The messages a commit produces: the commit for the server, and one Welcome for the members added. */
-export interface CommitMessages {
-  commit: Uint8Array;
-  welcome: Uint8Array | null;
+/// A member's role in the current epoch: the organizer and co-organizers
+/// add and remove members; the organizer also promotes, demotes and hands
+/// over.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum Role {
+    Organizer,
+    CoOrganizer,
+    Participant,
 }
 
-/** A committer's batch of joins and leaves: one commit, one Welcome, and the joiners the policy refused (not in the commit). */
-export interface Batch {
-  messages: CommitMessages;
-  /** `reason` is kebab-case (`unsupported-platform`, `meeting-full`, ...). */
-  refused: { user: string; reason: string }[];
+impl From<core_meeting::Role> for Role {
+    fn from(r: core_meeting::Role) -> Self {
+        match r {
+            core_meeting::Role::Organizer => Self::Organizer,
+            core_meeting::Role::CoOrganizer => Self::CoOrganizer,
+            core_meeting::Role::Participant => Self::Participant,
+        }
+    }
 }
 
-/** A member's role in the current epoch: the organizer and co-organizers add and remove members; the organizer also promotes, demotes and hands over. */
-export type Role = "organizer" | "co-organizer" | "participant";
-
-/** What the member key store says about a member's key; `unchecked` until `checkIdentities` saw it. `changed`: a key the store does not know for a known user (a new device, or one the server added); comparing codes does not clear it, `verifyMember` does. */
-export type IdentityStatus = "new" | "known" | "known-verified" | "changed" | "unchecked";
-
-/** A member of the meeting. */
-export interface MeetingMember {
-  /** Leaf (and sender) index. */
-  index: number;
-  user: string;
-  /** Kebab-case (`desktop-mac`, `android`, ...). */
-  platform: string;
-  /** The member's MLS signature key (32 bytes): its meeting identity. */
-  signatureKey: Uint8Array;
-  role: Role;
+/// What the member key store says about a member's key; `unchecked` until
+/// `checkIdentities` saw it. `changed`: a key the store does not know for a
+/// known user (a new device, or one the server added); comparing codes does
+/// not clear it, `verifyMember` does.
+#[derive(Clone, Copy, Serialize, Tsify)]
+#[serde(rename_all = "kebab-case")]
+enum IdentityStatus {
+    New,
+    Known,
+    KnownVerified,
+    Changed,
+    Unchecked,
 }
 
-/** A member and its identity status (this member itself is `known-verified`). */
-export interface RosterEntry {
-  member: MeetingMember;
-  status: IdentityStatus;
+impl From<Option<PeerStatus>> for IdentityStatus {
+    fn from(s: Option<PeerStatus>) -> Self {
+        match s {
+            None => Self::Unchecked,
+            Some(PeerStatus::New) => Self::New,
+            Some(PeerStatus::Known { verified: false }) => Self::Known,
+            Some(PeerStatus::Known { verified: true }) => Self::KnownVerified,
+            Some(PeerStatus::Changed) => Self::Changed,
+        }
+    }
 }
 
-/** A decrypted meeting frame. */
-export interface MeetingFrame {
-  sender: number;
-  codec: string;
-  payload: Uint8Array;
+/// The messages a commit produces: the commit for the server, and one
+/// Welcome for the members added.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct CommitMessages {
+    /// The commit, for the server to order.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    commit: JsValue,
+    /// The Welcome of the members added, or null.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array | null")]
+    welcome: JsValue,
 }
 
-/** What a commit changed. */
-export interface EpochChange {
-  epoch: bigint;
-  /** The committer's leaf index (in the epoch before). */
-  committer: number;
-  /** A commit with no proposals: the committer updated its own leaf. */
-  selfUpdate: boolean;
-  /** The commit changed the committer list. */
-  rolesChanged: boolean;
-  /** The organizer is another member than before. */
-  organizerChanged: boolean;
-  /** This member's own pending commit lost the race for the epoch and was discarded. */
-  ownCommitDiscarded: boolean;
-  code: string;
-  added: string[];
-  removed: number[];
-  removedSelf: boolean;
-  released: MeetingFrame[];
-}
-"#;
-
-fn bytes(b: &[u8]) -> JsValue {
-    js_sys::Uint8Array::from(b).into()
+impl From<&core_meeting::CommitMessages> for CommitMessages {
+    fn from(m: &core_meeting::CommitMessages) -> Self {
+        Self {
+            commit: convert::bytes(&m.commit),
+            welcome: convert::or_null(m.welcome.as_deref().map(convert::bytes)),
+        }
+    }
 }
 
-fn frame(f: &core_meeting::MeetingFrame) -> Result<JsValue, Failure> {
-    convert::object(&[
-        ("sender", JsValue::from(f.sender)),
-        ("codec", JsValue::from_str(f.codec.name())),
-        ("payload", bytes(&f.payload)),
-    ])
+/// A committer's batch of joins and leaves: one commit, one Welcome, and
+/// the joiners the policy refused (not in the commit).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct Batch {
+    /// The commit and its Welcome.
+    messages: CommitMessages,
+    /// The joiners refused; `reason` is kebab-case (`unsupported-platform`, `meeting-full`, ...).
+    refused: Vec<Refusal>,
+}
+
+/// A member of the meeting.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct MeetingMember {
+    /// Leaf (and sender) index.
+    index: u32,
+    /// The member's user.
+    user: String,
+    /// Kebab-case (`desktop-mac`, `android`, ...).
+    platform: &'static str,
+    /// The member's MLS signature key (32 bytes): its meeting identity.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    signature_key: JsValue,
+    /// The member's role in the current epoch.
+    role: Role,
+}
+
+impl From<&core_meeting::Member> for MeetingMember {
+    fn from(m: &core_meeting::Member) -> Self {
+        Self {
+            index: m.index,
+            user: m.user.clone(),
+            platform: m.platform.code(),
+            signature_key: convert::bytes(&m.signature_key),
+            role: Role::from(m.role),
+        }
+    }
+}
+
+/// A member and its identity status (this member itself is `known-verified`).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct RosterEntry {
+    /// The member.
+    member: MeetingMember,
+    /// Its identity status.
+    status: IdentityStatus,
+}
+
+/// A decrypted meeting frame.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct MeetingFrame {
+    /// The sender's leaf index.
+    sender: u32,
+    /// The codec the sender declared (`Opus`, `VP8`, `H.264`, ...).
+    codec: &'static str,
+    /// The encoded frame.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Uint8Array")]
+    payload: JsValue,
+}
+
+impl From<&core_meeting::MeetingFrame> for MeetingFrame {
+    fn from(f: &core_meeting::MeetingFrame) -> Self {
+        Self {
+            sender: f.sender,
+            codec: f.codec.name(),
+            payload: convert::bytes(&f.payload),
+        }
+    }
+}
+
+/// What a commit changed.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct EpochChange {
+    /// The new epoch.
+    epoch: u64,
+    /// The committer's leaf index (in the epoch before).
+    committer: u32,
+    /// A commit with no proposals: the committer updated its own leaf.
+    self_update: bool,
+    /// The commit changed the committer list.
+    roles_changed: bool,
+    /// The organizer is another member than before.
+    organizer_changed: bool,
+    /// This member's own pending commit lost the race for the epoch and was discarded.
+    own_commit_discarded: bool,
+    /// The new meeting code.
+    code: String,
+    /// The users added.
+    added: Vec<String>,
+    /// The leaf indexes removed.
+    removed: Vec<u32>,
+    /// Whether this member was removed.
+    removed_self: bool,
+    /// The held frames this epoch released, decrypted.
+    released: Vec<MeetingFrame>,
+}
+
+impl From<&core_meeting::EpochChange> for EpochChange {
+    fn from(c: &core_meeting::EpochChange) -> Self {
+        Self {
+            epoch: c.epoch,
+            committer: c.committer,
+            self_update: c.self_update,
+            roles_changed: c.roles_changed,
+            organizer_changed: c.organizer_changed,
+            own_commit_discarded: c.own_commit_discarded,
+            code: c.code.to_string(),
+            added: c.added.clone(),
+            removed: c.removed.clone(),
+            removed_self: c.removed_self,
+            released: c.released.iter().map(MeetingFrame::from).collect(),
+        }
+    }
 }
 
 fn change(c: &core_meeting::EpochChange) -> Result<JsValue, Failure> {
-    let added = js_sys::Array::new();
-    for user in &c.added {
-        added.push(&JsValue::from_str(user));
-    }
-    let removed = js_sys::Array::new();
-    for index in &c.removed {
-        removed.push(&JsValue::from(*index));
-    }
-    let released = js_sys::Array::new();
-    for f in &c.released {
-        released.push(&frame(f)?);
-    }
-    convert::object(&[
-        ("epoch", JsValue::from(c.epoch)),
-        ("committer", JsValue::from(c.committer)),
-        ("selfUpdate", JsValue::from_bool(c.self_update)),
-        ("rolesChanged", JsValue::from_bool(c.roles_changed)),
-        ("organizerChanged", JsValue::from_bool(c.organizer_changed)),
-        (
-            "ownCommitDiscarded",
-            JsValue::from_bool(c.own_commit_discarded),
-        ),
-        ("code", JsValue::from_str(&c.code.to_string())),
-        ("added", added.into()),
-        ("removed", removed.into()),
-        ("removedSelf", JsValue::from_bool(c.removed_self)),
-        ("released", released.into()),
-    ])
+    convert::to_js(&EpochChange::from(c))
 }
 
 fn changes(list: Vec<core_meeting::EpochChange>) -> Result<JsValue, Failure> {
-    let out = js_sys::Array::new();
-    for c in &list {
-        out.push(&change(c)?);
-    }
-    Ok(out.into())
+    convert::to_js(&list.iter().map(EpochChange::from).collect::<Vec<_>>())
 }
 
 fn messages(m: &core_meeting::CommitMessages) -> Result<JsValue, Failure> {
-    convert::object(&[
-        ("commit", bytes(&m.commit)),
-        ("welcome", convert::or_null(m.welcome.as_deref().map(bytes))),
-    ])
-}
-
-fn member(m: &core_meeting::Member) -> Result<JsValue, Failure> {
-    convert::object(&[
-        ("index", JsValue::from(m.index)),
-        ("user", JsValue::from_str(&m.user)),
-        ("platform", JsValue::from_str(m.platform.code())),
-        ("signatureKey", bytes(&m.signature_key)),
-        ("role", JsValue::from_str(m.role.as_str())),
-    ])
+    convert::to_js(&CommitMessages::from(m))
 }
 
 fn roster(entries: &[core_meeting::RosterEntry]) -> Result<JsValue, Failure> {
-    let list = js_sys::Array::new();
-    for e in entries {
-        list.push(&convert::object(&[
-            ("member", member(&e.member)?),
-            ("status", JsValue::from_str(e.status_str())),
-        ])?);
-    }
-    Ok(list.into())
+    convert::to_js(
+        &entries
+            .iter()
+            .map(|e| RosterEntry {
+                member: MeetingMember::from(&e.member),
+                status: IdentityStatus::from(e.status),
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The elements of a JavaScript array, each converted by `item`.
@@ -357,17 +435,17 @@ impl MeetingSession {
             let remove = array_of(remove, "remove", |v| v.as_string())?;
             let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
             let batch = self.inner.change_membership(&key_packages, &remove)?;
-            let refused = js_sys::Array::new();
-            for (user, reason) in &batch.refused {
-                refused.push(&convert::object(&[
-                    ("user", JsValue::from_str(user)),
-                    ("reason", JsValue::from_str(reason.code())),
-                ])?);
-            }
-            convert::object(&[
-                ("messages", messages(&batch.messages)?),
-                ("refused", refused.into()),
-            ])
+            convert::to_js(&Batch {
+                messages: CommitMessages::from(&batch.messages),
+                refused: batch
+                    .refused
+                    .iter()
+                    .map(|(user, reason)| Refusal {
+                        user: user.clone(),
+                        reason: reason.code().to_owned(),
+                    })
+                    .collect(),
+            })
         })
     }
 
@@ -457,7 +535,7 @@ impl MeetingSession {
     #[wasm_bindgen(unchecked_return_type = "MeetingFrame | null")]
     pub fn decrypt(&mut self, frame: &[u8], now_ms: f64) -> Result<JsValue, Failure> {
         guard(|| match self.inner.decrypt(frame, ms(now_ms))? {
-            core_meeting::Received::Frame(f) => self::frame(&f),
+            core_meeting::Received::Frame(f) => convert::to_js(&MeetingFrame::from(&f)),
             core_meeting::Received::Held => Ok(JsValue::NULL),
         })
     }
@@ -487,8 +565,8 @@ impl MeetingSession {
 
     /// This member's role in the current epoch.
     #[wasm_bindgen(getter, unchecked_return_type = "Role")]
-    pub fn role(&self) -> String {
-        self.inner.role().as_str().to_owned()
+    pub fn role(&self) -> Result<JsValue, Failure> {
+        guard(|| convert::to_js(&Role::from(self.inner.role())))
     }
 
     /// The organizer's leaf index, or `null` if no committer is present.
@@ -501,11 +579,14 @@ impl MeetingSession {
     #[wasm_bindgen(unchecked_return_type = "MeetingMember[]")]
     pub fn members(&self) -> Result<JsValue, Failure> {
         guard(|| {
-            let list = js_sys::Array::new();
-            for m in &self.inner.members() {
-                list.push(&member(m)?);
-            }
-            Ok(list.into())
+            convert::to_js(
+                &self
+                    .inner
+                    .members()
+                    .iter()
+                    .map(MeetingMember::from)
+                    .collect::<Vec<_>>(),
+            )
         })
     }
 
@@ -513,7 +594,7 @@ impl MeetingSession {
     /// update path), or `null` for a blank leaf.
     #[wasm_bindgen(js_name = leafKey, unchecked_return_type = "Uint8Array | null")]
     pub fn leaf_key(&self, index: u32) -> JsValue {
-        convert::or_null(self.inner.leaf_key(index).as_deref().map(bytes))
+        convert::or_null(self.inner.leaf_key(index).as_deref().map(convert::bytes))
     }
 
     /// The members with their identity statuses, as the last
@@ -562,5 +643,28 @@ fn ms(now: f64) -> u64 {
         now as u64
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The roles reach JavaScript under the core's names (the ones the
+    /// other wrappers and the docs use).
+    #[test]
+    fn role_names_are_the_cores() {
+        for role in [
+            core_meeting::Role::Organizer,
+            core_meeting::Role::CoOrganizer,
+            core_meeting::Role::Participant,
+        ] {
+            assert_eq!(
+                serde_json::to_value(Role::from(role)).unwrap(),
+                role.as_str()
+            );
+        }
     }
 }

@@ -4,9 +4,12 @@
 use callseal_core::policy::{
     self as core_policy, CallFeature, MeetingFeature, Participant, PolicyError,
 };
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::convert::to_js;
 use crate::error::{Failure, guard};
 
 impl From<PolicyError> for Failure {
@@ -21,37 +24,101 @@ impl From<core_policy::FeatureUnavailable> for Failure {
     }
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const POLICY_TYPES: &'static str = r#"
-/** A 1:1 call decision, in the JSON form `callseal policy evaluate call --json` prints. */
-export interface CallDecision {
-  e2ee: boolean;
-  /** `ok`, `policy-disabled`, `user-setting-off` or `compliance-recording`. */
-  reason: string;
-  unavailable_features: string[];
-  not_end_to_end_encrypted: string[];
+/// A 1:1 call decision: the fields of `callseal policy evaluate call --json`,
+/// in camelCase.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct CallDecision {
+    /// Whether the call is end-to-end encrypted.
+    e2ee: bool,
+    /// `ok`, `policy-disabled`, `user-setting-off` or `compliance-recording`.
+    reason: String,
+    /// The call features refused during this call (kebab-case).
+    unavailable_features: Vec<String>,
+    /// The features available whose content is not end-to-end encrypted
+    /// while the media is (kebab-case).
+    not_end_to_end_encrypted: Vec<String>,
 }
 
-/** A meeting participant: `platform` is kebab-case (`desktop-mac`, `web`, ...). */
-export interface MeetingParticipant {
-  user: string;
-  platform: string;
+impl From<&core_policy::CallDecision> for CallDecision {
+    fn from(d: &core_policy::CallDecision) -> Self {
+        Self {
+            e2ee: d.e2ee,
+            reason: d.reason.code().to_owned(),
+            unavailable_features: codes(d.unavailable_features(), |f| f.code()),
+            not_end_to_end_encrypted: codes(d.not_end_to_end_encrypted(), |f| f.code()),
+        }
+    }
 }
 
-/** A meeting decision, in the JSON form `callseal policy evaluate meeting --json` prints. */
-export interface MeetingDecision extends CallDecision {
-  admitted: string[];
-  refused: { user: string; reason: string }[];
+/// A user the policy refused, and why.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+pub(crate) struct Refusal {
+    /// The user refused.
+    pub(crate) user: String,
+    /// Why, kebab-case (`unsupported-platform`, `meeting-full`, ...).
+    pub(crate) reason: String,
 }
-"#;
 
-/// Serializes a decision with the core's JSON shape and hands it to
-/// JavaScript as a plain object.
-fn to_js(value: &impl serde::Serialize) -> Result<JsValue, Failure> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| Failure::new(callseal_core::ErrorKind::Internal, e.to_string()))?;
-    js_sys::JSON::parse(&text)
-        .map_err(|_| Failure::new(callseal_core::ErrorKind::Internal, "cannot build object"))
+/// A meeting decision: the fields of `callseal policy evaluate meeting
+/// --json`, in camelCase.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null, large_number_types_as_bigints)]
+struct MeetingDecision {
+    /// Whether the meeting is end-to-end encrypted.
+    e2ee: bool,
+    /// `ok`, `policy-disabled`, `user-setting-off` or `compliance-recording`.
+    reason: String,
+    /// The users admitted, in the order they joined.
+    admitted: Vec<String>,
+    /// The users refused, in the order they tried to join.
+    refused: Vec<Refusal>,
+    /// The meeting features refused during this meeting (kebab-case).
+    unavailable_features: Vec<String>,
+    /// The features available whose content is not end-to-end encrypted
+    /// while the media is (kebab-case).
+    not_end_to_end_encrypted: Vec<String>,
+}
+
+impl From<&core_policy::MeetingDecision> for MeetingDecision {
+    fn from(d: &core_policy::MeetingDecision) -> Self {
+        Self {
+            e2ee: d.e2ee,
+            reason: d.reason.code().to_owned(),
+            admitted: d.admitted.clone(),
+            refused: d
+                .refused
+                .iter()
+                .map(|r| Refusal {
+                    user: r.user.clone(),
+                    reason: r.reason.code().to_owned(),
+                })
+                .collect(),
+            unavailable_features: codes(d.unavailable_features(), |f| f.code()),
+            not_end_to_end_encrypted: codes(d.not_end_to_end_encrypted(), |f| f.code()),
+        }
+    }
+}
+
+/// A meeting participant, as `evaluateMeeting` reads it. Only declared:
+/// the participants are read by hand, each field checked.
+#[derive(Tsify)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct MeetingParticipant {
+    /// The user.
+    user: String,
+    /// Kebab-case (`desktop-mac`, `web`, ...).
+    platform: String,
+}
+
+/// The kebab-case codes of `items`.
+fn codes<T: Copy>(items: &[T], code: impl Fn(T) -> &'static str) -> Vec<String> {
+    items.iter().map(|&i| code(i).to_owned()).collect()
 }
 
 /// A tenant's policy document, from which every client makes the same
@@ -107,7 +174,11 @@ impl PolicyDocument {
     /// Decides a 1:1 call.
     #[wasm_bindgen(js_name = evaluateCall, unchecked_return_type = "CallDecision")]
     pub fn evaluate_call(&self, caller: &str, callee: &str) -> Result<JsValue, Failure> {
-        guard(|| to_js(&self.inner.evaluate_call(caller, callee)))
+        guard(|| {
+            to_js(&CallDecision::from(
+                &self.inner.evaluate_call(caller, callee),
+            ))
+        })
     }
 
     /// Decides a meeting; `participants` is an array of `{ user, platform }`
@@ -138,11 +209,11 @@ impl PolicyDocument {
                     field("platform")?.parse()?,
                 ));
             }
-            to_js(
-                &self
-                    .inner
-                    .evaluate_meeting(organizer, organizer_e2ee, &parsed),
-            )
+            to_js(&MeetingDecision::from(&self.inner.evaluate_meeting(
+                organizer,
+                organizer_e2ee,
+                &parsed,
+            )))
         })
     }
 }

@@ -188,14 +188,29 @@ function canonical(value) {
   return JSON.stringify(value);
 }
 
-/** policy.json: the same decisions, field for field. */
+/**
+ * `value` with the keys of its objects, at any depth, from snake_case to
+ * camelCase: the files hold the core's JSON form (`unavailable_features`),
+ * JavaScript gets camelCase keys (`unavailableFeatures`).
+ */
+function camelKeys(value) {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(
+      ([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase()), camelKeys(v)],
+    ));
+  }
+  return value;
+}
+
+/** policy.json: the same decisions, field for field (camelCase keys). */
 function replayPolicy(api, file) {
   for (const c of file.cases) {
     const doc = api.PolicyDocument.fromJson(c.document);
     const got = c.kind === 'call'
       ? doc.evaluateCall(c.caller, c.callee)
       : doc.evaluateMeeting(c.organizer, c.organizer_e2ee, c.participants);
-    check(c.name, 'decision', canonical(got), canonical(c.decision));
+    check(c.name, 'decision', canonical(got), canonical(camelKeys(c.decision)));
     doc.free();
   }
 }

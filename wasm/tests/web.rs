@@ -120,7 +120,7 @@ fn a_call_between_two_sessions() {
     )
     .unwrap();
     let mut b_session = CallSession::try_from_js_value(get(&b, "session")).unwrap();
-    assert_eq!(a_session.state(), "negotiating");
+    assert_eq!(a_session.state().unwrap(), "negotiating");
     let reveal = reply(
         &a_session
             .handle(&bytes(&get(&b, "message")), &mut alice_store)
@@ -132,9 +132,9 @@ fn a_call_between_two_sessions() {
     let code = a_session.security_code().as_string().unwrap();
     assert_eq!(code.len(), 23);
     assert_eq!(b_session.security_code().as_string().unwrap(), code);
-    assert_eq!(a_session.indicator(), "lock-and-shield");
+    assert_eq!(a_session.indicator().unwrap(), "lock-and-shield");
     b_session.mark_verified(&mut bob_store).unwrap();
-    assert_eq!(b_session.indicator(), "lock-and-shield-verified");
+    assert_eq!(b_session.indicator().unwrap(), "lock-and-shield-verified");
 
     let a_media = a_session.take_media().unwrap();
     let b_media = b_session.take_media().unwrap();

@@ -20,7 +20,65 @@ async function attachVideos(alice, bob) {
   document.querySelector('#bob video').srcObject = bob.remote;
 }
 
+/**
+ * The keys of `value` and of the plain objects and arrays in it, as paths
+ * (`decision.unavailableFeatures`); class instances and typed arrays are
+ * leaves.
+ */
+function keyPaths(value, path, out = []) {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return out;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => keyPaths(item, `${path}[${i}]`, out));
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) {
+      out.push({ path: `${path}.${key}`, key });
+      keyPaths(item, `${path}.${key}`, out);
+    }
+  }
+  return out;
+}
+
 window.tests = {
+  /** The key paths of every kind of object the package returns, built here. */
+  async shapes() {
+    await init();
+    const doc = api.PolicyDocument.fromJson(JSON.stringify({
+      version: 1,
+      policies: [{
+        Identity: 'Global',
+        CallingEndtoEndEncryptionEnabledType: 'DisabledUserOverride',
+        MeetingEndToEndEncryption: 'DisabledUserOverride',
+        Description: '',
+      }],
+      users: { alice: { e2ee_calls: true }, bob: { e2ee_calls: true } },
+    }));
+    const got = {};
+    got.callDecision = doc.evaluateCall('alice', 'bob');
+    got.meetingDecision = doc.evaluateMeeting('alice', true, [
+      { user: 'alice', platform: 'desktop-mac' }, { user: 'carol', platform: 'web' },
+    ]);
+    const [alice, bob] = [api.IdentityKeyPair.generate(), api.IdentityKeyPair.generate()];
+    const [aStore, bStore] = [api.IdentityStore.memory(), api.IdentityStore.memory()];
+    got.start = api.CallSession.initiate(alice, 'alice', 'bob');
+    got.answer = api.CallSession.respond(bob, 'bob', got.start.message);
+    got.reveal = got.start.session.handle(got.answer.message, aStore);
+    got.confirm = got.answer.session.handle(got.reveal.reply, bStore);
+    got.end = got.start.session.handle(got.confirm.reply, aStore);
+    got.aliceMedia = got.start.session.takeMedia();
+    got.bobMedia = got.answer.session.takeMedia();
+    const frame = got.aliceMedia.sender.encryptFrame('Opus', new Uint8Array([0x78, 1, 2]));
+    got.decrypted = got.bobMedia.receiver.decryptFrame(frame);
+    const olga = api.MeetingSession.create(new api.MeetingClient('olga', 'desktop-mac'), doc, 4, 0);
+    const pete = new api.MeetingClient('pete', 'android');
+    got.batch = olga.changeMembership([pete.keyPackage()], []);
+    got.change = olga.commitAccepted(0);
+    const peteSession = api.MeetingSession.join(pete, got.batch.messages.welcome, doc, 0);
+    got.meetingFrame = peteSession.decrypt(olga.encrypt('Opus', new Uint8Array([0x78, 1])), 1);
+    got.members = olga.members();
+    got.roster = olga.checkIdentities(new api.MemberKeyStore());
+    return keyPaths(got, 'got');
+  },
+
   async conformance() {
     await init();
     const scripted = await import('../../pkg-conformance/index.js');

@@ -67,6 +67,25 @@ test('used before init(), the package throws a CallsealError that says to call i
   await page.close();
 });
 
+test('every object the package returns has camelCase keys', async () => {
+  const page = await testPage();
+  const paths = await page.evaluate(() => window.tests.shapes());
+  for (const { path, key } of paths) {
+    assert.match(key, /^[a-z][a-zA-Z0-9]*$/, path);
+  }
+  const seen = new Set(paths.map(({ path }) => path.replace(/\[\d+\]/g, '[]')));
+  for (const path of [
+    'got.callDecision.unavailableFeatures', 'got.callDecision.notEndToEndEncrypted',
+    'got.meetingDecision.admitted', 'got.meetingDecision.refused[].reason', 'got.start.message', 'got.reveal.ignored',
+    'got.aliceMedia.sender', 'got.decrypted.counter', 'got.batch.messages.welcome',
+    'got.change.ownCommitDiscarded', 'got.meetingFrame.payload', 'got.members[].signatureKey',
+    'got.roster[].member.role',
+  ]) {
+    assert.ok(seen.has(path), `${path} missing`);
+  }
+  await page.close();
+});
+
 test('a 1:1 call: same code, lock-and-shield, video and audio decode both ways across rekeys', async () => {
   const page = await testPage();
   const statuses = await page.evaluate(() => window.tests.call());

@@ -13,6 +13,7 @@ import {
   MediaSender,
   version,
 } from '../../pkg/node.js';
+import { assertCamelCase } from '../camel-case.mjs';
 import { errorCode } from '../error-code.mjs';
 
 const key = (byte, len = 16) => new Uint8Array(len).fill(byte);
@@ -90,6 +91,8 @@ test('media mode keeps the VP8 header clear and finds the codec', () => {
   assert.notDeepEqual(protectedFrame.subarray(3, 10), vp8.subarray(3));
   const out = receiver.decryptFrame(protectedFrame);
   assert.deepEqual(out, { codec: 'VP8', kid: 9n, counter: 0n, payload: vp8 });
+  assert.deepEqual(Object.keys(out), ['codec', 'kid', 'counter', 'payload']);
+  assert.equal(assertCamelCase(out), 4);
   const opus = sender.encryptFrame('Opus', bytes(0x78, 1, 2));
   assert.equal(receiver.decryptFrame(opus).codec, 'Opus');
   const forged = sender.encryptFrame('VP8', vp8);

@@ -16,6 +16,7 @@ import {
   initiateCallWithPolicy,
   respondToCallWithPolicy,
 } from '../../pkg/node.js';
+import { assertCamelCase } from '../camel-case.mjs';
 import { errorCode } from '../error-code.mjs';
 
 const bytes = (...b) => new Uint8Array(b);
@@ -33,7 +34,9 @@ function handshake(caller, callee, { options, respondOptions } = {}) {
   assert.equal(a.session.securityCode, null);
   assert.equal(a.session.epoch, 0);
   const b = CallSession.respond(callee.identity, callee.uid, a.message, respondOptions);
+  assert.deepEqual([Object.keys(a), assertCamelCase(a), assertCamelCase(b)], [['session', 'message'], 2, 2]);
   const reveal = a.session.handle(b.message, caller.store);
+  assert.deepEqual([Object.keys(reveal), assertCamelCase(reveal)], [['reply', 'media', 'ignored'], 3]);
   assert.deepEqual({ media: reveal.media, ignored: reveal.ignored }, { media: null, ignored: null });
   const confirm = b.session.handle(reveal.reply, callee.store);
   const end = a.session.handle(confirm.reply, caller.store);
@@ -48,10 +51,16 @@ function call(options) {
   const bob = party('bob');
   const [a, b, messages] = handshake(alice, bob, options);
   return {
-    alice: { ...alice, session: a, media: a.takeMedia(), name: 'alice' },
-    bob: { ...bob, session: b, media: b.takeMedia(), name: 'bob' },
+    alice: { ...alice, session: a, media: camelCase(a.takeMedia()), name: 'alice' },
+    bob: { ...bob, session: b, media: camelCase(b.takeMedia()), name: 'bob' },
     messages,
   };
+}
+
+/** `media` ({ sender, receiver }), checked to have camelCase keys only. */
+function camelCase(media) {
+  assert.deepEqual([Object.keys(media), assertCamelCase(media)], [['sender', 'receiver'], 2]);
+  return media;
 }
 
 /** The key generation of a call sender's key id (R = 8: the low 8 bits are the step). */

@@ -9,6 +9,7 @@ import {
   MemberKeyStore,
   PolicyDocument,
 } from '../../pkg/meetings-node.js';
+import { assertCamelCase } from '../camel-case.mjs';
 import { errorCode } from '../error-code.mjs';
 
 const policy = JSON.stringify({
@@ -35,6 +36,8 @@ test('co-organizers add members, participants cannot; self-updates and hand-over
     [],
   );
   assert.deepEqual(batch.refused, [{ user: 'walt', reason: 'unsupported-platform' }]);
+  assert.deepEqual(Object.keys(batch), ['messages', 'refused']);
+  assert.equal(assertCamelCase(batch), 6);
   assert.ok(batch.messages.commit instanceof Uint8Array);
   olga.commitAccepted(0);
   const pete = MeetingSession.join(peteClient, batch.messages.welcome, doc, 0);
@@ -136,6 +139,9 @@ test('the roster shows identity statuses; a second device is flagged', () => {
 
   assert.equal(status(olga.roster(), 'desktop-mac'), 'unchecked');
   const roster = olga.checkIdentities(store);
+  assert.ok(assertCamelCase(roster) > 0);
+  assert.deepEqual(Object.keys(roster[0]), ['member', 'status']);
+  assert.deepEqual(Object.keys(roster[0].member), ['index', 'user', 'platform', 'signatureKey', 'role']);
   assert.equal(status(roster, 'desktop-mac'), 'new');
   assert.equal(roster.find((e) => e.member.user === 'olga').status, 'known-verified');
   // The users compare the meeting code the app shows.
