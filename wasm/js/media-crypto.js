@@ -19,7 +19,7 @@ import { CallsealError } from './errors.js';
  * AES-GCM. Measured by `scripts/bench-wasm` (its "crossover" table) in
  * headless Chromium on a 2-core x86-64 VM: see BENCHMARKS.md.
  */
-export const WEBCRYPTO_MIN_BYTES = 512;
+export const WEBCRYPTO_MIN_BYTES = 1000;
 
 const CODEC_BY_ID = { 1: 'Opus', 2: 'VP8', 3: 'VP9', 7: 'generic' };
 // Receive keys kept imported per receiver (oldest dropped first).

@@ -138,7 +138,7 @@ test('a 1:1 call: same code, lock-and-shield, video and audio decode both ways a
     assert.ok(later[side].received.audio.packetsReceived > 0);
     assert.equal(w.encryptFailures, 0);
     assert.equal(w.misrouted, 0, JSON.stringify(w));
-    // Video frames from 512 bytes go through WebCrypto, audio through WebAssembly.
+    // Video frames from 1,000 bytes go through WebCrypto, audio through WebAssembly.
     assert.ok(w.webCrypto.encrypted > 0 && w.webCrypto.decrypted > 0, JSON.stringify(w.webCrypto));
     assert.ok(w.webCrypto.decrypted < w.decrypted, JSON.stringify(w));
     // Each rekey: one update at the offerer, two at the answerer.
