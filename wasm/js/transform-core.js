@@ -118,7 +118,9 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     return next;
   }
 
-  // Records the counters the current sender has used, under its KID.
+  // Records the counters the current sender has used, under its KID: called
+  // before anything changes the sender or its key id (a new key, the call's
+  // keys, a ratchet step, a rekey), and for the state the page asks for.
   function noteSenderUse() {
     if (!sender) return;
     const next = sender.nextCounter;
@@ -146,7 +148,6 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
       let out;
       try {
         out = media.encrypt(sender, codec, new Uint8Array(frame.data));
-        noteSenderUse();
       } catch (err) {
         failed(err);
         return undefined;
@@ -248,7 +249,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   function applyUpdate(update) {
     try {
       if (callReceiver && receiver === callReceiver) update.applyToReceiver(receiver);
-      if (callSender && sender === callSender) update.applyToSender(sender);
+      if (callSender && sender === callSender) {
+        noteSenderUse();
+        update.applyToSender(sender);
+      }
       stats.rekeys += 1;
     } finally {
       update.free();
@@ -309,6 +313,7 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     },
     senderState() {
       if (!sender) return { kid: null, nextCounter: null };
+      noteSenderUse();
       const next = sender.nextCounter;
       return { kid: sender.kid, nextCounter: next === undefined ? null : next };
     },
