@@ -22,8 +22,8 @@ import { CallsealError } from './errors.js';
 export const WEBCRYPTO_MIN_BYTES = 1000;
 
 const CODEC_BY_ID = { 1: 'Opus', 2: 'VP8', 3: 'VP9', 7: 'generic' };
-// Receive keys kept imported per receiver (oldest dropped first).
-const MAX_RECEIVE_KEYS = 16;
+// Receive keys kept imported per receiver (least recently used dropped first).
+const MAX_RECEIVE_KEYS = 32;
 
 const GCM = 'AES-GCM';
 
@@ -40,22 +40,21 @@ const GCM = 'AES-GCM';
  * @param {number} [options.minBytes] the size threshold (default WEBCRYPTO_MIN_BYTES)
  */
 export function createMediaCrypto({ subtle = globalThis.crypto?.subtle ?? null, minBytes = WEBCRYPTO_MIN_BYTES } = {}) {
-  // sender → { kid, key (CryptoKey once imported), failed }
+  // sender → { kid, key (its CryptoKey once imported) }
   const senderKeys = new WeakMap();
-  // receiver → Map(serial → { key, failed })
+  // receiver → Map(serial → { key }), least recently used first
   const receiverKeys = new WeakMap();
 
-  function imported(entry, raw, usage) {
-    subtle.importKey('raw', raw, GCM, false, [usage]).then(
+  // The core imports the key into WebCrypto (non-extractable): its bytes
+  // never reach this module. Until the import resolves, or if it fails,
+  // `entry.key` stays null and frames take the synchronous path.
+  function imported(entry, importing) {
+    importing.then(
       (key) => {
         entry.key = key;
       },
-      () => {
-        entry.failed = true;
-      },
+      () => {},
     );
-    // importKey copied the bytes before it returned.
-    raw.fill(0);
   }
 
   // The sender's CryptoKey for its current key id, or null (importing, or
@@ -64,16 +63,13 @@ export function createMediaCrypto({ subtle = globalThis.crypto?.subtle ?? null, 
     const kid = sender.kid;
     let entry = senderKeys.get(sender);
     if (entry && entry.kid === kid) return entry.key;
-    entry = { kid, key: null, failed: false };
+    entry = { kid, key: null };
     senderKeys.set(sender, entry);
-    let raw;
     try {
-      raw = sender.exportGcmKey();
+      imported(entry, sender.gcmKey());
     } catch {
-      entry.failed = true;
-      return null;
+      // Not an AES-GCM key: the synchronous path, for good.
     }
-    imported(entry, raw, 'encrypt');
     return null;
   }
 
@@ -84,18 +80,21 @@ export function createMediaCrypto({ subtle = globalThis.crypto?.subtle ?? null, 
       receiverKeys.set(receiver, keys);
     }
     let entry = keys.get(serial);
-    if (entry) return entry.key;
-    entry = { key: null, failed: false };
+    if (entry) {
+      // Most recently used last: keys in use stay however many others
+      // (forged key ids of a followed sender, say) come and go.
+      keys.delete(serial);
+      keys.set(serial, entry);
+      return entry.key;
+    }
+    entry = { key: null };
     keys.set(serial, entry);
     if (keys.size > MAX_RECEIVE_KEYS) keys.delete(keys.keys().next().value);
-    let raw;
     try {
-      raw = receiver.exportGcmKey(kid, serial);
+      imported(entry, receiver.gcmKey(kid, serial));
     } catch {
-      entry.failed = true;
-      return null;
+      // The key is gone or not AES-GCM: the synchronous path decides.
     }
-    imported(entry, raw, 'decrypt');
     return null;
   }
 

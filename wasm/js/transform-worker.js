@@ -10,11 +10,11 @@
 // Keys come from the main thread, or from a 1:1 call the worker runs itself:
 // the CallSession, its MediaSender and MediaReceiver and every MediaUpdate of
 // an in-call rekey live here, so call keys never leave this WebAssembly
-// instance (the main thread only relays the signalling messages). A new key
-// is installed between two frames (the worker handles one message or one
-// frame at a time), so no frame is dropped for it; receivers keep older keys
-// for frames still in flight. A frame is never sent in clear: without a key
-// it is dropped and counted.
+// instance (the main thread only relays the signalling messages; WebCrypto
+// gets them as non-extractable keys). A new key is installed between two
+// frames, so no frame is dropped for it; receivers keep older keys, under
+// their own key ids, for frames still in flight. A frame is never sent in
+// clear: without a key it is dropped and counted.
 import * as api from './index.js';
 import { createTransformCore } from './transform-core.js';
 

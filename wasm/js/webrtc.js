@@ -20,6 +20,8 @@ export class E2eeWorker {
   // Senders and receivers whose transform is installed, and those being attached.
   #protected = new WeakSet();
   #attaching = new WeakMap();
+  // target → the options its transform was made with (see #attach).
+  #attachedWith = new WeakMap();
   #attachWaits = new Map();
 
   /**
@@ -82,14 +84,31 @@ export class E2eeWorker {
 
   // Once per sender or receiver: concurrent calls share one attempt, and
   // the target counts as protected only once its transform is installed.
-  #attach(target, options) {
+  // A later call that gives other options (key ids, kind, payload types)
+  // is refused: the transform in place keeps the options it was made with;
+  // one that gives none (e.g. from `ontrack`) just finds it protected.
+  #attach(target, options, explicit) {
+    const wanted = optionsKey(options);
+    const made = this.#attachedWith.get(target);
+    if (made !== undefined && explicit && made !== wanted) {
+      return Promise.reject(
+        new CallsealError('invalid-argument', 'this sender or receiver is already protected with other options'),
+      );
+    }
     if (this.#protected.has(target)) return Promise.resolve();
     const running = this.#attaching.get(target);
     if (running) return running;
+    this.#attachedWith.set(target, wanted);
     const attempt = this.#install(target, options)
-      .then(() => {
-        this.#protected.add(target);
-      })
+      .then(
+        () => {
+          this.#protected.add(target);
+        },
+        (err) => {
+          this.#attachedWith.delete(target);
+          throw err;
+        },
+      )
       .finally(() => {
         this.#attaching.delete(target);
       });
@@ -122,16 +141,12 @@ export class E2eeWorker {
         }
         await confirmed;
       } catch (err) {
-        // Nothing half-installed stays: the next attempt starts clean.
         confirmed.catch(() => {});
         this.#attachWaits.get(token)?.(null);
-        if (transform && target.transform === transform) {
-          try {
-            target.transform = null;
-          } catch {
-            // A target that refuses null keeps a transform that never got a key.
-          }
-        }
+        // The unconfirmed transform stays: its frames go nowhere. Setting
+        // `transform = null` would ask the browser to send the encoder's
+        // frames unmodified (the spec's meaning of null), in clear. A later
+        // attempt replaces it.
         throw err instanceof CallsealError ? err : new CallsealError('internal', String((err && err.message) || err));
       }
       return;
@@ -162,7 +177,7 @@ export class E2eeWorker {
    * to MIME types, for browsers whose frame metadata lacks `mimeType`.
    */
   protectSender(rtpSender, { payloadTypes } = {}) {
-    return this.#attach(rtpSender, { side: 'send', payloadTypes });
+    return this.#attach(rtpSender, { side: 'send', payloadTypes }, payloadTypes !== undefined);
   }
 
   /**
@@ -179,7 +194,8 @@ export class E2eeWorker {
   protectReceiver(rtpReceiver, { payloadTypes, kids, kind } = {}) {
     const options = { side: 'receive', payloadTypes, kind: kind || rtpReceiver.track?.kind };
     if (kids !== undefined) options.kids = Array.from(kids, (k) => BigInt(k));
-    return this.#attach(rtpReceiver, options);
+    const explicit = payloadTypes !== undefined || kids !== undefined || kind !== undefined;
+    return this.#attach(rtpReceiver, options, explicit);
   }
 
   /**
@@ -320,6 +336,9 @@ export class E2eeWorker {
     for (const wait of [...this.#attachWaits.values()]) {
       wait({ code: 'internal', message: 'worker terminated' });
     }
+    // Nothing is protected by a stopped worker.
+    this.#protected = new WeakSet();
+    this.#attachedWith = new WeakMap();
   }
 }
 
@@ -330,6 +349,16 @@ function keyCopy(bytes) {
     throw new CallsealError('invalid-argument', 'key bytes must be a Uint8Array');
   }
   return bytes.slice();
+}
+
+// The options of a transform, comparable: key ids as sorted strings.
+function optionsKey({ side, payloadTypes, kind, kids }) {
+  return JSON.stringify([
+    side,
+    kind ?? null,
+    kids === undefined ? null : kids.map(String).sort(),
+    payloadTypes ? Object.entries(payloadTypes).sort() : null,
+  ]);
 }
 
 function transferOf(copy) {

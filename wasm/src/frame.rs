@@ -24,7 +24,7 @@ use crate::error::{Failure, guard};
 #[wasm_bindgen(module = "/js/webcrypto.js")]
 extern "C" {
     #[wasm_bindgen(js_name = importGcmKey)]
-    fn import_gcm_key(raw: &[u8]) -> Promise;
+    pub(crate) fn import_gcm_key(raw: &[u8]) -> Promise;
     #[wasm_bindgen(js_name = sealFrame)]
     fn seal_frame(
         key: &Promise,

@@ -17,11 +17,12 @@
 
 use callseal_core::frame::media::{HEAD_LEN, MediaError, TAIL_LEN};
 use callseal_core::frame::{Counter, Error, Header, Kid};
-use js_sys::Uint8Array;
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::convert;
 use crate::error::{Failure, guard};
+use crate::frame::import_gcm_key;
 use crate::media::{MediaReceiver, MediaSender};
 
 /// Frames whose codec or key has no external path.
@@ -80,13 +81,14 @@ impl MediaSender {
         })
     }
 
-    /// The AES-GCM key of the current key id, to import into WebCrypto once
-    /// (non-extractable) and wipe: the worker's external path does.
-    #[wasm_bindgen(js_name = exportGcmKey)]
-    pub fn export_gcm_key(&self) -> Result<Uint8Array, Failure> {
+    /// The current key id's AES-GCM key as a WebCrypto key (a promise of a
+    /// non-extractable `CryptoKey`): the key's bytes never reach
+    /// JavaScript, only WebCrypto's import, which wipes its copy.
+    #[wasm_bindgen(js_name = gcmKey, unchecked_return_type = "Promise<CryptoKey>")]
+    pub fn gcm_key(&self) -> Result<Promise, Failure> {
         guard(|| {
             let key = self.inner.sender().external_key()?;
-            Ok(Uint8Array::from(key.as_bytes()))
+            Ok(import_gcm_key(key.as_bytes()))
         })
     }
 }
@@ -165,16 +167,17 @@ impl MediaReceiver {
         })
     }
 
-    /// The AES-GCM key a plan was checked against (its key id and serial),
-    /// to import into WebCrypto once (non-extractable) and wipe.
-    #[wasm_bindgen(js_name = exportGcmKey)]
-    pub fn export_gcm_key(&self, kid: u64, serial: u64) -> Result<Uint8Array, Failure> {
+    /// The AES-GCM key a plan was checked against (its key id and serial)
+    /// as a WebCrypto key (a promise of a non-extractable `CryptoKey`): the
+    /// key's bytes never reach JavaScript.
+    #[wasm_bindgen(js_name = gcmKey, unchecked_return_type = "Promise<CryptoKey>")]
+    pub fn gcm_key(&self, kid: u64, serial: u64) -> Result<Promise, Failure> {
         guard(|| {
             let key = self
                 .inner
                 .receiver()
                 .external_key(&header(kid, 0), serial)?;
-            Ok(Uint8Array::from(key.as_bytes()))
+            Ok(import_gcm_key(key.as_bytes()))
         })
     }
 }

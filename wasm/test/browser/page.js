@@ -204,10 +204,43 @@ window.tests = {
       const other = pc.addTransceiver('audio').sender;
       out.silentAttach = await silent.protectSender(other).then(() => 'protected', (err) => err.code);
       out.silentProtected = silent.isProtected(other);
-      out.silentTransform = other.transform === null;
+      out.silentTransform = other.transform !== null; // kept: frames go nowhere, never in clear
       silent.terminate();
     }
     pc.close();
+    return out;
+  },
+
+  /**
+   * A sender whose worker never confirms its transform (it did not load):
+   * the attach fails, and the camera must not reach a plain receiver in
+   * clear. Returns what the plain receiver decoded.
+   */
+  async silentSender({ control = false } = {}) {
+    const silentUrl = URL.createObjectURL(new Blob(['onmessage = () => {}; onrtctransform = () => {};'], { type: 'text/javascript' }));
+    const e2ee = new E2eeWorker({ worker: new Worker(silentUrl), mode: 'script-transform', attachTimeoutMs: 1500 });
+    const [a, b] = [new RTCPeerConnection(), new RTCPeerConnection()];
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate).catch(() => {});
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate).catch(() => {});
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240, frameRate: 15 } });
+    const sender = a.addTrack(stream.getVideoTracks()[0], stream);
+    // Attached right after addTrack, not awaited: negotiation and media
+    // start while the worker is silent, and the attach fails mid-call.
+    const attaching = control ? Promise.resolve('none') : e2ee.protectSender(sender).then(() => 'protected', (err) => err.code);
+    const offer = await a.createOffer();
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription(offer);
+    const answer = await b.createAnswer();
+    await b.setLocalDescription(answer);
+    await a.setRemoteDescription(answer);
+    const attach = await attaching;
+    await new Promise((r) => setTimeout(r, 4000));
+    const got = await received(b);
+    const out = { attach, protected: e2ee.isProtected(sender), framesReceived: got.video.framesReceived, framesDecoded: got.video.framesDecoded };
+    stream.getTracks().forEach((t) => t.stop());
+    a.close();
+    b.close();
+    e2ee.terminate();
     return out;
   },
 

@@ -196,6 +196,16 @@ test('the worker refuses a repeated key id, unknown operations, and never report
   await page.close();
 });
 
+test('a sender whose worker never confirms sends nothing in clear', async () => {
+  const page = await testPage();
+  const r = await page.evaluate(() => window.tests.silentSender());
+  assert.equal(r.attach, 'internal');
+  assert.equal(r.protected, false);
+  console.log(`silent worker: ${JSON.stringify(r)}`);
+  assert.equal(r.framesDecoded, 0, `a plain receiver decoded the camera: ${JSON.stringify(r)}`);
+  await page.close();
+});
+
 test('frames moved to another track are dropped and counted', async () => {
   const page = await testPage();
   await page.evaluate(() => window.tests.misrouted());

@@ -236,7 +236,7 @@ test('script transform: protected only once the worker confirms; a silent worker
   const silent = { transform: null };
   await assert.rejects(e2ee.protectSender(silent), /did not confirm/);
   assert.equal(e2ee.isProtected(silent), false);
-  assert.equal(silent.transform, null, 'the unconfirmed transform is removed');
+  assert.equal(silent.transform, made.at(-1), 'the unconfirmed transform stays (never null: that would send in clear)');
 
   const confirmed = { transform: null };
   const attaching = e2ee.protectReceiver(confirmed, { kids: [3], kind: 'video' });
@@ -253,4 +253,19 @@ test('script transform: protected only once the worker confirms; a silent worker
   worker.emit({ attached: made.at(-1).options.token, error: { code: 'internal', message: 'callseal did not load' } });
   await assert.rejects(attempt, /did not load/);
   assert.equal(e2ee.isProtected(failing), false);
+});
+
+test('a protected target keeps its options; another protect call with other options is refused; terminate unprotects', async () => {
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  const receiver = { createEncodedStreams: () => new TransformStream(), track: { kind: 'video' } };
+  await e2ee.protectReceiver(receiver, { kids: [1n, 2n] });
+  assert.equal(e2ee.isProtected(receiver), true);
+  // The same options (in another order): fine, nothing new attached.
+  await e2ee.protectReceiver(receiver, { kids: [2, 1] });
+  await assert.rejects(e2ee.protectReceiver(receiver, { kids: [7n] }), (err) => err.code === 'invalid-argument');
+  // No options (an `ontrack` handler, say): it is protected already.
+  await e2ee.protectReceiver(receiver);
+  e2ee.terminate();
+  assert.equal(e2ee.isProtected(receiver), false);
 });

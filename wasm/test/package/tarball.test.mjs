@@ -39,7 +39,7 @@ test('the tarball carries the workspace version and only the package files', () 
     .map((f) => f.replace(/^package\//, ''));
   for (const f of [
     'package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'callseal_bg.wasm', 'callseal.js', 'callseal.d.ts',
-    'index.js', 'index.d.ts', 'node.js', 'node.cjs', 'node.d.ts', 'errors.js', 'errors.d.ts',
+    'index.js', 'index.d.ts', 'node.js', 'node.cjs', 'meetings.cjs', 'node.d.ts', 'errors.js', 'errors.d.ts',
     'guard.js', 'meetings.js', 'meetings-node.js', 'meetings.d.ts', 'meetings/callseal.js', 'meetings/callseal_bg.wasm',
     'webrtc.js', 'webrtc.d.ts', 'transform-worker.js', 'transform-core.js', 'media-crypto.js',
   ]) {
@@ -67,9 +67,9 @@ test('installed: import, require() and the webrtc subpath work', () => {
   assert.equal(esm.status, 0, esm.stderr);
   assert.equal(esm.stdout, `${version} hi function`);
 
-  const cjs = node([], `const c = require('callseal'); console.log(c.version(), typeof c.MediaSender);`);
+  const cjs = node([], `const c = require('callseal'); const m = require('callseal/meetings'); console.log(c.version(), typeof c.MediaSender, typeof m.MeetingSession);`);
   assert.equal(cjs.status, 0, cjs.stderr);
-  assert.equal(cjs.stdout, `${version} function`);
+  assert.equal(cjs.stdout, `${version} function function`);
 
   const webrtc = node(['--input-type=module'], `
     import { E2eeWorker, hasScriptTransform } from 'callseal/webrtc';
