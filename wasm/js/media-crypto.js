@@ -40,6 +40,10 @@ const GCM = 'AES-GCM';
  * @param {number} [options.minBytes] the size threshold (default WEBCRYPTO_MIN_BYTES)
  */
 export function createMediaCrypto({ subtle = globalThis.crypto?.subtle ?? null, minBytes = WEBCRYPTO_MIN_BYTES } = {}) {
+  // How many first and last bytes of a frame the core plans from (its
+  // HEAD_LEN and TAIL_LEN), read once.
+  let headLen;
+  let tailLen;
   // sender → { kid, key (its CryptoKey once imported) }
   const senderKeys = new WeakMap();
   // receiver → Map(serial → { key }), least recently used first
@@ -102,7 +106,8 @@ export function createMediaCrypto({ subtle = globalThis.crypto?.subtle ?? null, 
     if (!subtle || frame.length < minBytes) return sender.encryptFrame(codec, frame);
     const key = senderKey(sender);
     if (!key) return sender.encryptFrame(codec, frame);
-    const plan = sender.sealExternal(codec, frame.subarray(0, 10), frame.length);
+    headLen ??= sender.headLen;
+    const plan = sender.sealExternal(codec, frame.subarray(0, headLen), frame.length);
     if (!plan) return sender.encryptFrame(codec, frame);
     const view = new DataView(plan.buffer, plan.byteOffset, plan.byteLength);
     const clearLen = view.getUint32(0, true);
@@ -127,8 +132,10 @@ export function createMediaCrypto({ subtle = globalThis.crypto?.subtle ?? null, 
   function decrypt(receiver, frame) {
     if (!subtle || frame.length < minBytes) return receiver.decryptFrame(frame);
     const len = frame.length;
-    const tail = Math.min(len, receiver.tailLen);
-    const plan = receiver.openExternal(frame.subarray(0, 10), frame.subarray(len - tail), len);
+    headLen ??= receiver.headLen;
+    tailLen ??= receiver.tailLen;
+    const tail = Math.min(len, tailLen);
+    const plan = receiver.openExternal(frame.subarray(0, headLen), frame.subarray(len - tail), len);
     if (!plan) return receiver.decryptFrame(frame);
     const view = new DataView(plan.buffer, plan.byteOffset, plan.byteLength);
     const clearLen = view.getUint32(0, true);

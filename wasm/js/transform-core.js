@@ -59,7 +59,8 @@ function failure(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
-const kidKey = (kid) => BigInt(kid).toString();
+// Key ids as bigints: Map and Set compare them by value.
+const kidKey = (kid) => BigInt(kid);
 
 /** Fills a posted key buffer with zeros (the core keeps its own copy). */
 function wipe(bytes) {

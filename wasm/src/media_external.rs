@@ -103,6 +103,12 @@ fn header(kid: u64, counter: u64) -> Header {
 
 #[wasm_bindgen]
 impl MediaReceiver {
+    /// How many of a protected frame's first bytes `openExternal` needs.
+    #[wasm_bindgen(js_name = headLen, getter)]
+    pub fn head_len(&self) -> u32 {
+        HEAD_LEN as u32
+    }
+
     /// How many of a protected frame's last bytes `openExternal` needs.
     #[wasm_bindgen(js_name = tailLen, getter)]
     pub fn tail_len(&self) -> u32 {

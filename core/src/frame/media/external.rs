@@ -270,6 +270,7 @@ mod tests {
     use aes_gcm::aead::{AeadInOut, KeyInit};
 
     use super::*;
+    use crate::frame::external::platform_open_128;
     use crate::frame::{BaseKey, CipherSuite, Kid, Receiver, ReceiverConfig, Sender};
 
     const SUITE: CipherSuite = CipherSuite::AesGcm128Sha256;
@@ -313,19 +314,8 @@ mod tests {
             .external_key(&open.header, open.key_serial)
             .unwrap();
         let mut body = protected[open.clear_len..open.body_end - TAG_LEN].to_vec();
-        let tag: [u8; 16] = protected[open.body_end - TAG_LEN..open.body_end]
-            .try_into()
-            .unwrap();
-        let ok = Aes128Gcm::new_from_slice(key.as_bytes())
-            .unwrap()
-            .decrypt_inout_detached(
-                &open.nonce.into(),
-                &open.aad,
-                body.as_mut_slice().into(),
-                &tag.into(),
-            )
-            .is_ok();
-        if ok {
+        let tag = &protected[open.body_end - TAG_LEN..open.body_end];
+        if platform_open_128(&key, &open.nonce, &open.aad, &mut body, tag) {
             receiver.commit_external(&open)?;
             Ok([&protected[..open.clear_len], &body].concat())
         } else {
