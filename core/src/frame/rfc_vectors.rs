@@ -1,8 +1,8 @@
-//! The official RFC 9605 test vectors, read from the shared folder.
+//! The official RFC 9605 test vectors, committed in the repository.
 //!
-//! The folder is `../shared/vectors/sframe-rfc9605` beside the workspace, or
-//! `$CALLSEAL_SFRAME_VECTORS`. Without it the tests say they skipped, except
-//! under `CI=true`, where a missing folder fails them.
+//! The folder is `tests/vectors/sframe-rfc9605` of the workspace, or
+//! `$CALLSEAL_SFRAME_VECTORS`. A missing file fails the tests: every clone
+//! holds them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,29 +18,16 @@ use super::receiver::{Receiver, ReceiverConfig};
 use super::sender::Sender;
 use super::suite::CipherSuite;
 
-fn vectors(file: &str) -> Option<Value> {
+fn vectors(file: &str) -> Value {
     let dir = std::env::var_os("CALLSEAL_SFRAME_VECTORS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sframe-rfc9605")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/sframe-rfc9605")
         });
     let path = dir.join(file);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("vector file is JSON")),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and the RFC 9605 vectors are missing at {}: {e}",
-                path.display()
-            )
-        }
-        Err(e) => {
-            eprintln!(
-                "skipped: RFC 9605 vectors not found at {} ({e})",
-                path.display()
-            );
-            None
-        }
-    }
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the RFC 9605 vectors are missing at {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("vector file is JSON")
 }
 
 fn hex(v: &Value, field: &str) -> Vec<u8> {
@@ -66,9 +53,7 @@ fn list<'a>(doc: &'a Value, key: &str) -> &'a Vec<Value> {
 
 #[test]
 fn header_vectors() {
-    let Some(doc) = vectors("test-vectors.json") else {
-        return;
-    };
+    let doc = vectors("test-vectors.json");
     let cases = list(&doc, "header");
     assert_eq!(cases.len(), 289);
     for case in cases {
@@ -85,9 +70,7 @@ fn header_vectors() {
 /// The CTR-HMAC AEAD alone: raw key, nonce, AAD.
 #[test]
 fn aes_ctr_hmac_vectors() {
-    let Some(doc) = vectors("test-vectors.json") else {
-        return;
-    };
+    let doc = vectors("test-vectors.json");
     let mut seen = 0;
     for key in ["aes_ctr_hmac", "aes_256_ctr_hmac"] {
         for case in list(&doc, key) {
@@ -121,12 +104,8 @@ fn aes_ctr_hmac_vectors() {
 /// End to end: key schedule, nonce, AAD, ciphertext, both directions.
 #[test]
 fn sframe_vectors() {
-    let Some(doc) = vectors("test-vectors.json") else {
-        return;
-    };
-    let Some(doc256) = vectors("test-vectors-aes256.json") else {
-        return;
-    };
+    let doc = vectors("test-vectors.json");
+    let doc256 = vectors("test-vectors-aes256.json");
     let cases: Vec<&Value> = list(&doc, "sframe")
         .iter()
         .chain(list(&doc256, "sframe_aes_256_ctr_hmac"))
