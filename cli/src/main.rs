@@ -6,6 +6,7 @@ mod demo_meeting;
 mod frame_cmd;
 mod num;
 mod policy_cmd;
+mod policy_sign;
 mod rng;
 mod vectors;
 

@@ -49,6 +49,13 @@ enum PolicyCommand {
     /// Decide whether a call or meeting is end-to-end encrypted.
     #[command(subcommand)]
     Evaluate(EvaluateCommand),
+    /// Create an admin signing key for policy documents (KEY, mode 0600,
+    /// and the tenant key in KEY.pub).
+    Keygen(crate::policy_sign::KeygenArgs),
+    /// Sign the store's document with the next serial (docs/POLICY.md).
+    Publish(crate::policy_sign::PublishArgs),
+    /// Verify a signed policy document against the tenant key.
+    Verify(crate::policy_sign::VerifyArgs),
 }
 
 #[derive(Args)]
@@ -198,6 +205,9 @@ pub(crate) fn run(args: PolicyArgs) -> Result<(), String> {
     });
     let fail = |e: callseal_core::policy::PolicyError| e.to_string();
     match args.command {
+        PolicyCommand::Keygen(keygen) => crate::policy_sign::keygen(&keygen)?,
+        PolicyCommand::Publish(publish) => crate::policy_sign::publish(&store, &publish)?,
+        PolicyCommand::Verify(verify) => crate::policy_sign::verify(&verify)?,
         PolicyCommand::New(fields) => {
             let policy = store
                 .update(|doc| {

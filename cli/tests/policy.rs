@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "policy/signed.rs"]
+mod signed;
+
 /// A fresh store folder per test.
 struct Store {
     dir: PathBuf,

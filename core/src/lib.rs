@@ -31,5 +31,6 @@ pub mod frame;
 pub mod identity;
 pub mod meeting;
 pub mod policy;
+mod strict_json;
 
 pub use error_kind::ErrorKind;

@@ -15,6 +15,9 @@ use callseal_core::policy::{
 };
 use proptest::prelude::*;
 
+#[path = "policy/signed.rs"]
+mod signed;
+
 const ALLOW: E2eeSetting = E2eeSetting::DisabledUserOverride;
 const DENY: E2eeSetting = E2eeSetting::Disabled;
 

@@ -25,8 +25,12 @@ fn vectors(file: &str) -> Value {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/sframe-rfc9605")
         });
     let path = dir.join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the RFC 9605 vectors are missing at {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the RFC 9605 vectors are missing at {}: {e}",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).expect("vector file is JSON")
 }
 

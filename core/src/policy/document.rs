@@ -172,6 +172,7 @@ impl PolicyDocument {
     /// [`PolicyError::Corrupt`] if it does not parse or breaks an invariant.
     pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
         let corrupt = |e: serde_json::Error| PolicyError::Corrupt(e.to_string());
+        crate::strict_json::check(json).map_err(PolicyError::from)?;
         let version: VersionOnly = serde_json::from_slice(json).map_err(corrupt)?;
         if version.version != DOCUMENT_VERSION {
             return Err(PolicyError::UnsupportedVersion(version.version));

@@ -71,6 +71,31 @@ pub enum PolicyError {
     /// The document does not parse or breaks an invariant.
     #[error("the policy document is corrupt: {0}")]
     Corrupt(String),
+    /// The same member name appears twice in one JSON object of a policy
+    /// document (the path of the second one, e.g. `$.users.alice`).
+    #[error("the policy document has a duplicate member {0}")]
+    DuplicateKey(String),
+    /// A signed policy document names another signer than the tenant key
+    /// the client trusts: a document of another tenant.
+    #[error("the policy document is signed by {found}, not by the tenant key {expected}")]
+    WrongTenant {
+        /// The tenant key the client trusts (hex).
+        expected: String,
+        /// The key the document names (hex).
+        found: String,
+    },
+    /// A signed policy document's signature does not verify: a byte of it
+    /// was changed, or it was signed by another key.
+    #[error("the policy document's signature does not verify")]
+    BadSignature,
+    /// A signed policy document older than one the client already holds.
+    #[error("policy document serial {serial} is older than serial {last_seen}, seen already")]
+    RolledBack {
+        /// The document's serial.
+        serial: u64,
+        /// The serial of the newest document the client holds.
+        last_seen: u64,
+    },
     /// Reading or writing the store failed.
     #[error("policy store I/O on {path}: {source}")]
     Io {
@@ -94,7 +119,12 @@ impl PolicyError {
             | PolicyError::InvalidValue { .. }
             | PolicyError::InvalidRank
             | PolicyError::RankTaken { .. } => ErrorKind::InvalidArgument,
-            PolicyError::UnsupportedVersion(_) | PolicyError::Corrupt(_) => ErrorKind::Malformed,
+            PolicyError::UnsupportedVersion(_)
+            | PolicyError::Corrupt(_)
+            | PolicyError::DuplicateKey(_) => ErrorKind::Malformed,
+            PolicyError::WrongTenant { .. } => ErrorKind::WrongPeer,
+            PolicyError::BadSignature => ErrorKind::AuthenticationFailed,
+            PolicyError::RolledBack { .. } => ErrorKind::Replay,
             PolicyError::Io { .. } => ErrorKind::Storage,
         }
     }

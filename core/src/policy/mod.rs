@@ -13,7 +13,10 @@
 //!   [`Reason`];
 //! - feature gating: [`CallFeature`], [`MeetingFeature`] and the typed error
 //!   [`FeatureUnavailable`];
-//! - [`PolicyStore`]: the document in a file, locked and written atomically.
+//! - [`PolicyStore`]: the document in a file, locked and written atomically;
+//! - signed documents: [`PolicySigningKey::sign`] (the admin) and
+//!   [`PolicyDocument::verify`] (clients, against the [`TenantKey`] and the
+//!   last serial seen) give a [`VerifiedPolicy`].
 //!
 //! ```
 //! use callseal_core::policy::{CallFeature, E2eeSetting, PolicyDocument, PolicyUpdate, Reason, UserUpdate};
@@ -41,6 +44,7 @@ mod feature;
 mod platform;
 mod reason;
 mod setting;
+mod signed;
 mod store;
 mod user;
 
@@ -58,5 +62,9 @@ pub use feature::{
 pub use platform::Platform;
 pub use reason::Reason;
 pub use setting::E2eeSetting;
+pub use signed::{
+    MAX_SIGNED_POLICY_LEN, MAX_SIGNED_POLICY_NUMBER, PolicySigningKey, SIGNED_PAYLOAD_VERSION,
+    SIGNED_POLICY_FORMAT, TenantKey, VerifiedPolicy,
+};
 pub use store::PolicyStore;
 pub use user::UserState;
