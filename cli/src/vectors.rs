@@ -12,6 +12,7 @@ mod fixed;
 mod frames;
 mod media;
 mod policy;
+mod policy_signed;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,10 @@ fn files() -> Result<Vec<(&'static str, String)>, String> {
             "policy.json",
             render(policy::DESCRIPTION, policy::cases()?)?,
         ),
+        (
+            "policy-signed.json",
+            render(policy_signed::DESCRIPTION, policy_signed::cases()?)?,
+        ),
     ])
 }
 
@@ -103,7 +108,7 @@ mod tests {
     fn the_files_are_deterministic_and_versioned() {
         let (a, b) = (files().unwrap(), files().unwrap());
         assert_eq!(a, b);
-        assert_eq!(a.len(), 5);
+        assert_eq!(a.len(), 6);
         for (name, text) in &a {
             let json: serde_json::Value = serde_json::from_str(text).unwrap();
             let version = if *name == "calls.json" { 2 } else { 1 };

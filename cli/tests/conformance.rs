@@ -16,12 +16,13 @@ use callseal_core::frame::{BaseKey, CipherSuite, Counter, Kid, Receiver, Receive
 use callseal_core::identity::{IdentityKeyPair, MemoryIdentityStore, ScriptedEntropy};
 use serde_json::Value;
 
-const FILES: [&str; 5] = [
+const FILES: [&str; 6] = [
     "frames.json",
     "media.json",
     "errors.json",
     "calls.json",
     "policy.json",
+    "policy-signed.json",
 ];
 
 fn committed_dir() -> PathBuf {
@@ -424,4 +425,60 @@ fn policy_decisions_replay_exactly() {
     ] {
         assert!(reasons.contains(reason), "{reason}");
     }
+}
+
+#[test]
+fn signed_policies_replay_exactly() {
+    use callseal_core::policy::{PolicyDocument, TenantKey};
+    let cases = load("policy-signed.json");
+    let mut codes = std::collections::BTreeSet::new();
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let key = TenantKey::from_hex(c["tenant_key"].as_str().unwrap()).unwrap();
+        let got = PolicyDocument::verify(
+            c["signed"].as_str().unwrap().as_bytes(),
+            &key,
+            c["last_seen_serial"].as_u64().unwrap(),
+        );
+        match (&got, c["error"].as_str()) {
+            (Ok(verified), None) => {
+                let want = &c["accepted"];
+                assert_eq!(
+                    verified.serial(),
+                    want["serial"].as_u64().unwrap(),
+                    "{name}"
+                );
+                assert_eq!(
+                    verified.issued_at(),
+                    want["issued_at"].as_u64().unwrap(),
+                    "{name}"
+                );
+                assert_eq!(
+                    verified.document().to_json(),
+                    want["document"].as_str().unwrap(),
+                    "{name}"
+                );
+                let decision = verified.document().evaluate_call("alice", "bob");
+                assert_eq!(
+                    decision.e2ee,
+                    want["call_e2ee"].as_bool().unwrap(),
+                    "{name}"
+                );
+                assert_eq!(
+                    decision.reason.to_string(),
+                    want["call_reason"].as_str().unwrap(),
+                    "{name}"
+                );
+            }
+            (Err(e), Some(code)) => {
+                assert_eq!(e.kind().code(), code, "{name}: {e}");
+                codes.insert(code);
+            }
+            _ => panic!("{name}: got {got:?}, want {:?}", c["error"]),
+        }
+    }
+    assert_eq!(
+        codes.into_iter().collect::<Vec<_>>(),
+        ["authentication-failed", "malformed", "replay", "wrong-peer"]
+    );
 }
