@@ -153,7 +153,8 @@ impl crate::call::CallError {
             CallError::UnexpectedMessage { .. }
             | CallError::SessionFailed
             | CallError::NotEstablished
-            | CallError::MediaTaken => ErrorKind::ProtocolViolation,
+            | CallError::MediaTaken
+            | CallError::Downgrade => ErrorKind::ProtocolViolation,
             CallError::CommitmentMismatch | CallError::BadMac => ErrorKind::AuthenticationFailed,
             CallError::InvalidUserId | CallError::ShortTag(_) => ErrorKind::InvalidArgument,
             CallError::WrongPeer { .. }

@@ -15,6 +15,8 @@ use callseal_core::policy::{
 };
 use proptest::prelude::*;
 
+#[path = "policy/downgrade.rs"]
+mod downgrade;
 #[path = "policy/signed.rs"]
 mod signed;
 

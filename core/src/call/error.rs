@@ -102,6 +102,13 @@ pub enum CallError {
     /// (docs/POLICY.md); the reason says why.
     #[error("end-to-end encryption is not allowed for this call: {0}")]
     PolicyForbids(crate::policy::Reason),
+    /// A call arrived without end-to-end encryption although the policy
+    /// decision makes it end-to-end encrypted: a downgrade by a server or
+    /// the peer.
+    #[error(
+        "this call must be end-to-end encrypted under the policy; a call without it is a downgrade"
+    )]
+    Downgrade,
 }
 
 impl From<EntropyError> for CallError {

@@ -7,6 +7,8 @@
 //! - [`CallConfig`], [`ExpectedPeer`]: what the app decides before a call.
 //! - [`Handled`], [`Ignored`], [`MediaUpdate`]: what a received message gave.
 //! - [`CallError`]: everything that can end or refuse a call.
+//! - [`call_mode`], [`accept_plain_call`]: a call under a policy decision
+//!   that is not end-to-end encrypted, shown on both sides, or refused.
 //!
 //! Identity keys, identity stores, the security code and entropy sources
 //! are shared with meetings and live in [`crate::identity`].
@@ -38,6 +40,7 @@ mod error;
 mod kem;
 mod media;
 mod message;
+mod mode;
 mod outcome;
 mod schedule;
 mod session;
@@ -48,5 +51,6 @@ pub use media::{
     INITIATOR_GENERATION, MEDIA_RATCHET_BITS, MediaUpdate, RESPONDER_GENERATION, media_generation,
 };
 pub use message::{MessageType, SessionId};
+pub use mode::{CallMode, accept_plain_call, call_mode};
 pub use outcome::{Handled, Ignored};
 pub use session::{CallSession, CallState, Indicator, Role};
