@@ -112,11 +112,14 @@ ensure_chromium() {
 # dependency and recompiles only callseal-core and the wrapper.
 wasm_cargo_build() {
     local size_opt=(--config 'profile.release.lto="fat"' --config 'profile.release.codegen-units=1') pkg
-    # Size over speed for MLS and the curves and ciphers only MLS uses (the
-    # frame layer's AES-GCM, SHA-2 and HKDF keep opt-level 3).
+    # Size over speed for MLS, the curves and ciphers of handshakes, MLS and
+    # policy signatures, and JSON (the frame layer's AES-GCM, SHA-2 and HKDF
+    # keep opt-level 3); callseal-core without its precomputed curve tables
+    # (wasm/Cargo.toml).
     for pkg in mls-rs mls-rs-core mls-rs-codec mls-rs-crypto-rustcrypto mls-rs-crypto-hpke mls-rs-crypto-traits \
         p256 p384 ecdsa elliptic-curve primeorder primefield crypto-bigint ff group sec1 der spki pkcs8 rfc6979 \
-        chacha20 chacha20poly1305 poly1305 serde_json futures-util itertools; do
+        chacha20 chacha20poly1305 poly1305 serde_json futures-util itertools \
+        curve25519-dalek ed25519-dalek ed25519 x25519-dalek ml-kem module-lattice sha3 keccak base64ct; do
         size_opt+=(--config "profile.release.package.\"$pkg\".opt-level=\"s\"")
     done
     log "cargo build -p callseal-wasm --release --target $WASM_TARGET $* (RUSTFLAGS: $CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS)"

@@ -7,14 +7,14 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::call::{self, CallSession, IdentityKeyPair};
 use crate::error::{Failure, guard};
-use crate::policy::PolicyDocument;
+use crate::policy_signed::VerifiedPolicy;
 
 /// Calls `peerUid` as initiator (options as `CallSession.initiate`) if
-/// `policy` allows an end-to-end encrypted call between `uid` and `peerUid`
+/// `policy` (a verified document) allows an end-to-end encrypted call between `uid` and `peerUid`
 /// (else throws `policy-forbids`).
 #[wasm_bindgen(js_name = initiateCallWithPolicy, unchecked_return_type = "CallStart")]
 pub fn initiate_call_with_policy(
-    policy: &PolicyDocument,
+    policy: &VerifiedPolicy,
     #[wasm_bindgen(js_name = peerUid, unchecked_param_type = "string")] peer_uid: JsValue,
     identity: &IdentityKeyPair,
     #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,
@@ -30,13 +30,13 @@ pub fn initiate_call_with_policy(
 }
 
 /// Answers a Commit from `peerUid` (options as `CallSession.respond`) if
-/// `policy` allows an end-to-end encrypted call between `uid` and `peerUid`
+/// `policy` (a verified document) allows an end-to-end encrypted call between `uid` and `peerUid`
 /// (else throws `policy-forbids`). The decision is about `peerUid`, so a
 /// Commit from anyone else is refused with `wrong-peer`;
 /// `options.expectedPeerUid`, if given, must be `peerUid`.
 #[wasm_bindgen(js_name = respondToCallWithPolicy, unchecked_return_type = "CallStart")]
 pub fn respond_to_call_with_policy(
-    policy: &PolicyDocument,
+    policy: &VerifiedPolicy,
     #[wasm_bindgen(js_name = peerUid, unchecked_param_type = "string")] peer_uid: JsValue,
     identity: &IdentityKeyPair,
     #[wasm_bindgen(unchecked_param_type = "string")] uid: JsValue,

@@ -18,7 +18,10 @@
 //!   also the fixed-randomness `initiateScripted`, `respondScripted`,
 //!   `rekeyScripted` and `handleScripted` that replay the conformance files.
 //! - [`PolicyDocument`], [`check_call_feature`], [`check_meeting_feature`]:
-//!   policy decisions and feature gating; [`initiate_call_with_policy`].
+//!   policy decisions and feature gating; [`VerifiedPolicy`] (a signed
+//!   document, verified: what calls and meetings under a policy take) and
+//!   [`PolicySigningKey`]; [`call_mode`] and [`accept_plain_call`]
+//!   (downgrades); [`initiate_call_with_policy`].
 //! - [`MeetingClient`], [`MeetingSession`], [`MemberKeyStore`]: meetings over
 //!   MLS, their roles and the members' identity statuses.
 //!
@@ -42,6 +45,7 @@ mod media_external;
 #[cfg(feature = "meetings")]
 mod meeting;
 mod policy;
+mod policy_signed;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -57,6 +61,7 @@ pub use media::{MediaReceiver, MediaSender};
 #[cfg(feature = "meetings")]
 pub use meeting::{MeetingClient, MeetingSession, MemberKeyStore};
 pub use policy::{PolicyDocument, check_call_feature, check_meeting_feature};
+pub use policy_signed::{PolicySigningKey, VerifiedPolicy, accept_plain_call, call_mode};
 
 /// The version of callseal. The wrapper and the core share the workspace's
 /// version, so this is the core's version too.

@@ -12,7 +12,8 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::convert;
 use crate::error::{Failure, guard};
-use crate::policy::{PolicyDocument, Refusal};
+use crate::policy::Refusal;
+use crate::policy_signed::VerifiedPolicy;
 
 impl From<MeetingError> for Failure {
     fn from(err: MeetingError) -> Self {
@@ -367,7 +368,7 @@ impl MeetingSession {
     /// The organizer starts a meeting, if the policy allows it.
     pub fn create(
         client: &MeetingClient,
-        policy: &PolicyDocument,
+        policy: &VerifiedPolicy,
         suite: u32,
         now_ms: f64,
     ) -> Result<MeetingSession, Failure> {
@@ -394,7 +395,7 @@ impl MeetingSession {
     pub fn join(
         client: &MeetingClient,
         welcome: &[u8],
-        policy: &PolicyDocument,
+        policy: &VerifiedPolicy,
         now_ms: f64,
     ) -> Result<MeetingSession, Failure> {
         guard(|| {

@@ -137,6 +137,11 @@ impl PolicyDocument {
     pub(crate) fn core(&self) -> &core_policy::PolicyDocument {
         &self.inner
     }
+
+    /// A wrapper around a core document.
+    pub(crate) fn from_core(inner: core_policy::PolicyDocument) -> Self {
+        Self { inner }
+    }
 }
 
 impl Default for PolicyDocument {

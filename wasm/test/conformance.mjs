@@ -3,7 +3,7 @@
 // match. Runs unchanged in Node and in a browser page: `api` is the
 // package's exports, `files` maps a file name to its parsed JSON.
 
-export const FILES = ['frames.json', 'media.json', 'errors.json', 'calls.json', 'policy.json'];
+export const FILES = ['frames.json', 'media.json', 'errors.json', 'calls.json', 'policy.json', 'policy-signed.json'];
 
 export function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -215,8 +215,37 @@ function replayPolicy(api, file) {
   }
 }
 
+/**
+ * policy-signed.json: each signed document accepted (serial, issue time,
+ * the document, a decision under it) or refused with its code.
+ */
+function replayPolicySigned(api, file) {
+  for (const c of file.cases) {
+    const signed = new TextEncoder().encode(c.signed);
+    let verified;
+    try {
+      verified = api.VerifiedPolicy.verify(signed, unhex(c.tenant_key), c.last_seen_serial);
+    } catch (err) {
+      if (!c.error) throw new Error(`${c.name}: refused (${err.code}: ${err.message}), expected accepted`);
+      check(c.name, 'error code', err.code, c.error);
+      continue;
+    }
+    if (c.error) throw new Error(`${c.name}: accepted, expected ${c.error}`);
+    check(c.name, 'serial', verified.serial, c.accepted.serial);
+    check(c.name, 'issuedAt', verified.issuedAt, c.accepted.issued_at);
+    const doc = verified.document();
+    check(c.name, 'document', doc.toJson(), c.accepted.document);
+    const decision = verified.evaluateCall('alice', 'bob');
+    check(c.name, 'call e2ee', decision.e2ee, c.accepted.call_e2ee);
+    check(c.name, 'call reason', decision.reason, c.accepted.call_reason);
+    doc.free();
+    verified.free();
+  }
+}
+
 const REPLAY = {
   'policy.json': replayPolicy,
+  'policy-signed.json': replayPolicySigned,
   'frames.json': replayFrames,
   'media.json': replayMedia,
   'errors.json': replayErrors,
@@ -230,6 +259,7 @@ export const VERSIONS = {
   'errors.json': 1,
   'calls.json': 2,
   'policy.json': 1,
+  'policy-signed.json': 1,
 };
 
 /**

@@ -33,6 +33,29 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 7] = [
+        Reason::Ok,
+        Reason::PolicyDisabled,
+        Reason::UserSettingOff,
+        Reason::ComplianceRecording,
+        Reason::OrganizerSettingOff,
+        Reason::UnsupportedPlatform,
+        Reason::MeetingFull,
+    ];
+
+    /// The reason whose [`code`](Self::code) is `code`.
+    ///
+    /// ```
+    /// use callseal_core::policy::Reason;
+    ///
+    /// assert_eq!(Reason::from_code("meeting-full"), Some(Reason::MeetingFull));
+    /// assert_eq!(Reason::from_code("Meeting-Full"), None);
+    /// ```
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// The stable kebab-case code.
     pub const fn code(self) -> &'static str {
         match self {

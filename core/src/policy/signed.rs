@@ -6,7 +6,7 @@ use std::fmt;
 
 use base64ct::{Base64, Encoding};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{PolicyDocument, PolicyError};
@@ -167,15 +167,13 @@ impl PolicySigningKey {
     ) -> Result<Vec<u8>, PolicyError> {
         check_number("serial", serial, 1)?;
         check_number("issued_at", issued_at, 0)?;
-        let document: serde_json::Value = serde_json::from_str(&document.to_json())
-            .map_err(|e| PolicyError::Corrupt(e.to_string()))?;
-        let payload = serde_json::to_vec(&Payload {
-            version: SIGNED_PAYLOAD_VERSION,
-            serial,
-            issued_at,
-            document,
-        })
-        .map_err(|e| PolicyError::Corrupt(e.to_string()))?;
+        // The document as `to_json` writes it; white space inside the
+        // payload is signed like every other byte.
+        let payload = format!(
+            "{{\"version\":{SIGNED_PAYLOAD_VERSION},\"serial\":{serial},\"issued_at\":{issued_at},\"document\":{}}}",
+            document.to_json()
+        )
+        .into_bytes();
         let signature = self.0.sign(&signed_message(&payload));
         let envelope = Envelope {
             format: SIGNED_POLICY_FORMAT.to_owned(),
@@ -323,7 +321,7 @@ impl PolicyDocument {
         if version.version != SIGNED_PAYLOAD_VERSION {
             return Err(PolicyError::UnsupportedVersion(version.version));
         }
-        let payload: Payload = serde_json::from_slice(&payload)
+        let payload: Payload<'_> = serde_json::from_slice(&payload)
             .map_err(|e| PolicyError::Corrupt(format!("payload: {e}")))?;
         check_number("serial", payload.serial, 1)
             .map_err(|e| PolicyError::Corrupt(e.to_string()))?;
@@ -335,10 +333,8 @@ impl PolicyDocument {
                 last_seen: last_seen_serial,
             });
         }
-        let document = serde_json::to_vec(&payload.document)
-            .map_err(|e| PolicyError::Corrupt(e.to_string()))?;
         Ok(VerifiedPolicy {
-            document: PolicyDocument::from_json(&document)?,
+            document: PolicyDocument::from_json(payload.document.get().as_bytes())?,
             serial: payload.serial,
             issued_at: payload.issued_at,
         })
@@ -346,7 +342,7 @@ impl PolicyDocument {
 }
 
 /// The signed document as carried.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Envelope {
     format: String,
@@ -357,23 +353,39 @@ struct Envelope {
 
 impl Envelope {
     /// The canonical form: pretty-printed (two-space indent, members in
-    /// this order), one final line feed.
+    /// this order), one final line feed. Every value is ASCII that JSON
+    /// strings carry unescaped (checked on reading before this is used).
     fn to_bytes(&self) -> Result<Vec<u8>, PolicyError> {
-        let mut out =
-            serde_json::to_vec_pretty(self).map_err(|e| PolicyError::Corrupt(e.to_string()))?;
-        out.push(b'\n');
-        Ok(out)
+        let plain = |v: &str| {
+            v.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        };
+        if ![&self.format, &self.signer, &self.payload, &self.signature]
+            .iter()
+            .all(|v| plain(v))
+        {
+            return Err(PolicyError::Corrupt(
+                "a signed policy document's values are plain ASCII".into(),
+            ));
+        }
+        Ok(format!(
+            "{{\n  \"format\": \"{}\",\n  \"signer\": \"{}\",\n  \"payload\": \"{}\",\n  \"signature\": \"{}\"\n}}\n",
+            self.format, self.signer, self.payload, self.signature
+        )
+        .into_bytes())
     }
 }
 
-/// What the admin signs.
-#[derive(Serialize, Deserialize)]
+/// What the admin signs (`document` checked by [`PolicyDocument::from_json`]).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Payload {
+struct Payload<'a> {
+    #[allow(dead_code)]
     version: u64,
     serial: u64,
     issued_at: u64,
-    document: serde_json::Value,
+    #[serde(borrow)]
+    document: &'a serde_json::value::RawValue,
 }
 
 /// The payload's version, read first so that a future payload is refused as

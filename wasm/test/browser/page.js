@@ -72,7 +72,10 @@ window.tests = {
     got.bobMedia = got.answer.session.takeMedia();
     const frame = got.aliceMedia.sender.encryptFrame('Opus', new Uint8Array([0x78, 1, 2]));
     got.decrypted = got.bobMedia.receiver.decryptFrame(frame);
-    const meetingDoc = meetings.PolicyDocument.fromJson(json);
+    // Meetings take a verified (signed) policy document only.
+    const admin = meetings.PolicySigningKey.generate();
+    const signed = admin.sign(meetings.PolicyDocument.fromJson(json), 1, 0);
+    const meetingDoc = meetings.VerifiedPolicy.verify(signed, admin.tenantKey(), 0);
     const olga = meetings.MeetingSession.create(new meetings.MeetingClient('olga', 'desktop-mac'), meetingDoc, 4, 0);
     const pete = new meetings.MeetingClient('pete', 'android');
     got.batch = olga.changeMembership([pete.keyPackage()], []);

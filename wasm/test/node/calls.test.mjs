@@ -4,6 +4,7 @@
 // stray messages that an established call ignores, and the shipped package
 // without the conformance-only entry points.
 import { test } from 'node:test';
+import * as api from '../../pkg/node.js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -12,12 +13,12 @@ import {
   IdentityKeyPair,
   IdentityStore,
   MediaUpdate,
-  PolicyDocument,
   initiateCallWithPolicy,
   respondToCallWithPolicy,
 } from '../../pkg/node.js';
 import { assertCamelCase } from '../camel-case.mjs';
 import { errorCode } from '../error-code.mjs';
+import { verifiedPolicy } from '../signed-policy.mjs';
 
 const bytes = (...b) => new Uint8Array(b);
 
@@ -474,7 +475,7 @@ test('rekeyDue: every rekeyEveryMs from the first look; off with 0', () => {
 });
 
 test('calls under a policy', () => {
-  const doc = PolicyDocument.fromJson(JSON.stringify({
+  const doc = verifiedPolicy(api, JSON.stringify({
     version: 1,
     policies: [{
       Identity: 'Global',

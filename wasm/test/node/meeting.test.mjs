@@ -1,16 +1,17 @@
 // Meetings' roles, self-updates and identity statuses through the built
 // package (PROTOCOL.md §4.2, §4.7–§4.9).
 import { test } from 'node:test';
+import * as api from '../../pkg/meetings-node.js';
 import assert from 'node:assert/strict';
 
 import {
   MeetingClient,
   MeetingSession,
   MemberKeyStore,
-  PolicyDocument,
 } from '../../pkg/meetings-node.js';
 import { assertCamelCase } from '../camel-case.mjs';
 import { errorCode } from '../error-code.mjs';
+import { verifiedPolicy } from '../signed-policy.mjs';
 
 const policy = JSON.stringify({
   version: 1,
@@ -24,7 +25,7 @@ const policy = JSON.stringify({
 
 
 test('co-organizers add members, participants cannot; self-updates and hand-over', () => {
-  const doc = PolicyDocument.fromJson(policy);
+  const doc = verifiedPolicy(api, policy);
   const olga = MeetingSession.create(new MeetingClient('olga', 'desktop-mac'), doc, 4, 0);
   assert.equal(olga.role, 'organizer');
   assert.equal(olga.organizer, 0);
@@ -123,7 +124,7 @@ test('co-organizers add members, participants cannot; self-updates and hand-over
 });
 
 test('the roster shows identity statuses; a second device is flagged', () => {
-  const doc = PolicyDocument.fromJson(policy);
+  const doc = verifiedPolicy(api, policy);
   const olgaClient = new MeetingClient('olga', 'desktop-mac');
   const bobLaptop = new MeetingClient('bob', 'desktop-mac');
   const store = new MemberKeyStore();

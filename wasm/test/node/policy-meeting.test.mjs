@@ -1,5 +1,6 @@
 // Policy decisions, feature gating and meetings through the built package.
 import { test } from 'node:test';
+import * as api from '../../pkg/meetings-node.js';
 import assert from 'node:assert/strict';
 
 import {
@@ -13,6 +14,7 @@ import {
 } from '../../pkg/meetings-node.js';
 import { assertCamelCase } from '../camel-case.mjs';
 import { errorCode } from '../error-code.mjs';
+import { verifiedPolicy } from '../signed-policy.mjs';
 
 const policy = JSON.stringify({
   version: 1,
@@ -27,7 +29,7 @@ const policy = JSON.stringify({
 
 
 test('call decisions, gating and a call under the policy', () => {
-  const doc = PolicyDocument.fromJson(policy);
+  const doc = verifiedPolicy(api, policy);
   const ok = doc.evaluateCall('alice', 'bob');
   assert.equal(ok.e2ee, true);
   assert.equal(ok.reason, 'ok');
@@ -67,7 +69,7 @@ test('call decisions, gating and a call under the policy', () => {
 });
 
 test('a meeting: codes agree, media flows, a removed member is locked out', () => {
-  const doc = PolicyDocument.fromJson(policy);
+  const doc = verifiedPolicy(api, policy);
   const organizer = MeetingSession.create(new MeetingClient('olga', 'desktop-mac'), doc, 4, 0);
   const peteClient = new MeetingClient('pete', 'android');
   const added = organizer.add(peteClient.keyPackage());
@@ -102,7 +104,7 @@ test('a meeting: codes agree, media flows, a removed member is locked out', () =
   assert.ok(assertCamelCase(removed) >= 11);
   assert.equal(pete.isRemoved, true);
   assert.ok(errorCode(() => pete.decrypt(organizer.encrypt('generic', new Uint8Array([9])), 4)));
-  assert.equal(errorCode(() => MeetingSession.create(new MeetingClient('o', 'ios'), new PolicyDocument(), 4, 0)), 'policy-forbids');
+  assert.equal(errorCode(() => MeetingSession.create(new MeetingClient('o', 'ios'), verifiedPolicy(api, new PolicyDocument().toJson()), 4, 0)), 'policy-forbids');
   organizer.free();
   pete.free();
   doc.free();

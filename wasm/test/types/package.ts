@@ -13,6 +13,10 @@ import init, {
   MeetingSession,
   MemberKeyStore,
   PolicyDocument,
+  PolicySigningKey,
+  VerifiedPolicy,
+  acceptPlainCall,
+  callMode,
   initiateCallWithPolicy,
   type Batch,
   type CallDecision,
@@ -104,9 +108,17 @@ same<Equal<
 >>();
 
 // The methods return these shapes.
-export async function usage(commit: Uint8Array, frame: Uint8Array): Promise<void> {
+export async function usage(commit: Uint8Array, frame: Uint8Array, signed: Uint8Array): Promise<void> {
   await init();
-  const doc = new PolicyDocument();
+  const unsigned = new PolicyDocument();
+  const admin = PolicySigningKey.generate();
+  const bytes: Uint8Array = admin.sign(unsigned, 1, 1796169600);
+  const doc: VerifiedPolicy = VerifiedPolicy.verify(signed, admin.tenantKey(), 0);
+  const serial: number = doc.serial + doc.issuedAt;
+  const copy: PolicyDocument = doc.document();
+  const mode: { e2ee: boolean; reason: string } = callMode(doc.evaluateCall('alice', 'bob'), true);
+  const reason: string = acceptPlainCall(copy.evaluateCall('bob', 'alice'), false);
+  void bytes, serial, mode, reason;
   const call: CallDecision = doc.evaluateCall('alice', 'bob');
   const features: string[] = call.unavailableFeatures;
   // @ts-expect-error: the snake_case keys are gone.
