@@ -361,14 +361,20 @@ fn run_grant(store: &PolicyStore, grant: GrantArgs) -> Result<String, String> {
     if grant.unassign {
         return store
             .update(|doc| {
+                let shown = |what, id: &String| {
+                    canonical_principal(what, id).unwrap_or_else(|_| id.clone())
+                };
                 Ok(match (&grant.user, &grant.group) {
-                    (Some(user), _) => match doc.unassign_user(user) {
-                        Some(p) => format!("unassigned policy {p} from user {user}"),
-                        None => format!("user {user} had no direct policy"),
+                    (Some(user), _) => match (doc.unassign_user(user), shown("user", user)) {
+                        (Some(p), user) => format!("unassigned policy {p} from user {user}"),
+                        (None, user) => format!("user {user} had no direct policy"),
                     },
-                    (None, Some(group)) => match doc.unassign_group(group) {
-                        Some(g) => format!("unassigned policy {} from group {group}", g.policy),
-                        None => format!("group {group} had no policy"),
+                    (None, Some(group)) => match (doc.unassign_group(group), shown("group", group))
+                    {
+                        (Some(g), group) => {
+                            format!("unassigned policy {} from group {group}", g.policy)
+                        }
+                        (None, group) => format!("group {group} had no policy"),
                     },
                     (None, None) => String::new(),
                 })

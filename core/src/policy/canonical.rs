@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{canonical_combining_class, compose, decompose_canonical};
 
 use super::PolicyError;
 
@@ -112,9 +112,57 @@ pub(crate) fn lookup_key(value: &str) -> Cow<'_, str> {
             Cow::Borrowed(value)
         }
     } else {
-        let nfc: String = value.nfc().collect();
-        Cow::Owned(nfc.to_lowercase().nfc().collect())
+        Cow::Owned(nfc(&nfc(value).to_lowercase()))
     }
+}
+
+/// Unicode NFC (UAX #15): canonical decomposition, canonical ordering of
+/// combining marks, canonical composition. Written over the normalization
+/// crate's per-character functions rather than its iterators, which link
+/// the compatibility tables too (over 100 KB the WebAssembly build would
+/// carry for nothing); the unit tests check it against those iterators.
+fn nfc(value: &str) -> String {
+    // Decompose, then order each run of non-starters by combining class
+    // (a stable sort keeps equal classes in their order).
+    let mut chars: Vec<(char, u8)> = Vec::with_capacity(value.len());
+    for c in value.chars() {
+        decompose_canonical(c, |d| chars.push((d, canonical_combining_class(d))));
+    }
+    let mut start = 0;
+    while start < chars.len() {
+        if chars[start].1 == 0 {
+            start += 1;
+            continue;
+        }
+        let end = chars[start..]
+            .iter()
+            .position(|(_, class)| *class == 0)
+            .map_or(chars.len(), |n| start + n);
+        chars[start..end].sort_by_key(|(_, class)| *class);
+        start = end;
+    }
+    // Compose each character with the last starter unless blocked: a
+    // character between them of class 0 or of a class not below its own.
+    let mut out: Vec<char> = Vec::with_capacity(chars.len());
+    let mut starter: Option<usize> = None;
+    let mut last_class: Option<u8> = None;
+    for (c, class) in chars {
+        if let Some(at) = starter
+            && last_class.is_none_or(|last| last < class)
+            && let Some(composed) = out.get(at).and_then(|s| compose(*s, c))
+        {
+            out[at] = composed;
+            continue;
+        }
+        if class == 0 {
+            starter = Some(out.len());
+            last_class = None;
+        } else {
+            last_class = Some(class);
+        }
+        out.push(c);
+    }
+    out.into_iter().collect()
 }
 
 /// Checks a policy's `Description`: at most 1,024 bytes, no control
@@ -179,4 +227,42 @@ pub fn principal_skeleton(id: &str) -> String {
             other => other,
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use proptest::prelude::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    use super::nfc;
+
+    #[test]
+    fn nfc_matches_the_reference() {
+        for s in [
+            "E\u{301}mile",
+            "\u{1100}\u{1161}\u{11a8}",
+            "a\u{323}\u{302}",
+            "a\u{302}\u{323}",
+            "\u{1e0b}\u{323}",
+            "\u{212b}",
+            "\u{f900}",
+            "\u{301}a",
+            "q\u{307}\u{323}",
+        ] {
+            assert_eq!(nfc(s), s.nfc().collect::<String>(), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn nfc_matches_the_reference_everywhere(s in "\\PC{0,12}") {
+            prop_assert_eq!(nfc(&s), s.nfc().collect::<String>());
+        }
+
+        #[test]
+        fn nfc_matches_the_reference_on_marks(s in "[a-zA-Z\u{300}-\u{36f}\u{1100}-\u{1112}\u{1161}-\u{1175}\u{11a8}-\u{11c2}\u{ac00}-\u{ac10}\u{0591}-\u{05c7}\u{1e00}-\u{1eff}]{0,12}") {
+            prop_assert_eq!(nfc(&s), s.nfc().collect::<String>());
+        }
+    }
 }
