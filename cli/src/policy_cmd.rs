@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use callseal_core::policy::{
-    E2eeSetting, Participant, Platform, Policy, PolicyDocument, PolicySource, PolicyStore,
-    PolicyUpdate, UserState, UserUpdate,
+    E2eeSetting, GroupGrant, Participant, Platform, Policy, PolicyDocument, PolicySource,
+    PolicyStore, PolicyUpdate, UserState, UserUpdate, canonical_principal,
 };
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -33,6 +33,15 @@ enum PolicyCommand {
         #[arg(long)]
         identity: Option<String>,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every policy (settings, description) and every grant (users,
+    /// groups with their rank, the tenant).
+    List {
+        /// Print JSON: {"policies": [...], "tenant_policy": P,
+        /// "user_policies": [{"user", "policy"}], "group_policies":
+        /// [{"group", "policy", "rank"}]}.
         #[arg(long)]
         json: bool,
     },
@@ -127,6 +136,7 @@ struct GrantArgs {
     #[arg(
         long,
         value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
         requires = "group",
         conflicts_with = "unassign"
     )]
@@ -248,6 +258,14 @@ pub(crate) fn run(args: PolicyArgs) -> Result<(), String> {
                 print!("{}", blocks.join("\n"));
             }
         }
+        PolicyCommand::List { json } => {
+            let doc = store.load().map_err(fail)?;
+            if json {
+                println!("{}", to_json_pretty(&listing(&doc))?);
+            } else {
+                print!("{}", listing_text(&doc));
+            }
+        }
         PolicyCommand::Remove { identity } => {
             store
                 .update(|doc| doc.remove_policy(&identity))
@@ -264,15 +282,25 @@ pub(crate) fn run(args: PolicyArgs) -> Result<(), String> {
                 compliance_recording: user.compliance_recording.map(Into::into),
             };
             let changes = update != UserUpdate::default();
-            let (state, doc) = if changes {
+            let (state, doc, warnings) = if changes {
                 store
-                    .update(|doc| Ok((doc.update_user(&user.user, update)?, doc.clone())))
+                    .update(|doc| {
+                        let mut warnings = near_duplicates(doc, "user", &[user.user.as_str()]);
+                        if let Some(groups) = &update.groups {
+                            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                            warnings.extend(near_duplicates(doc, "group", &groups));
+                        }
+                        let state = doc.update_user(&user.user, update)?;
+                        Ok((state, doc.clone(), warnings))
+                    })
                     .map_err(fail)?
             } else {
                 let doc = store.load().map_err(fail)?;
-                (doc.user(&user.user), doc)
+                (doc.user(&user.user), doc, Vec::new())
             };
-            print_user(&doc, &user.user, &state, user.json)?;
+            warn(&warnings);
+            let id = canonical_principal("user", &user.user).map_err(fail)?;
+            print_user(&doc, &id, &state, user.json)?;
         }
         PolicyCommand::Evaluate(EvaluateCommand::Call {
             caller,
@@ -343,14 +371,20 @@ fn run_grant(store: &PolicyStore, grant: GrantArgs) -> Result<String, String> {
     if grant.unassign {
         return store
             .update(|doc| {
+                let shown = |what, id: &String| {
+                    canonical_principal(what, id).unwrap_or_else(|_| id.clone())
+                };
                 Ok(match (&grant.user, &grant.group) {
-                    (Some(user), _) => match doc.unassign_user(user) {
-                        Some(p) => format!("unassigned policy {p} from user {user}"),
-                        None => format!("user {user} had no direct policy"),
+                    (Some(user), _) => match (doc.unassign_user(user), shown("user", user)) {
+                        (Some(p), user) => format!("unassigned policy {p} from user {user}"),
+                        (None, user) => format!("user {user} had no direct policy"),
                     },
-                    (None, Some(group)) => match doc.unassign_group(group) {
-                        Some(g) => format!("unassigned policy {} from group {group}", g.policy),
-                        None => format!("group {group} had no policy"),
+                    (None, Some(group)) => match (doc.unassign_group(group), shown("group", group))
+                    {
+                        (Some(g), group) => {
+                            format!("unassigned policy {} from group {group}", g.policy)
+                        }
+                        (None, group) => format!("group {group} had no policy"),
                     },
                     (None, None) => String::new(),
                 })
@@ -361,24 +395,107 @@ fn run_grant(store: &PolicyStore, grant: GrantArgs) -> Result<String, String> {
     if grant.group.is_some() && grant.rank.is_none() {
         usage_error("granting to a group needs --rank N (1 is the highest)");
     }
-    store
+    let (message, warnings) = store
         .update(|doc| {
             Ok(match (&grant.user, &grant.group, grant.rank) {
                 (Some(user), _, _) => {
+                    let warnings = near_duplicates(doc, "user", &[user.as_str()]);
                     doc.grant_user(user, &policy)?;
-                    format!("granted policy {policy} to user {user}")
+                    let user = canonical_principal("user", user)?;
+                    (format!("granted policy {policy} to user {user}"), warnings)
                 }
                 (None, Some(group), Some(rank)) => {
+                    let warnings = near_duplicates(doc, "group", &[group.as_str()]);
                     doc.grant_group(group, &policy, rank)?;
-                    format!("granted policy {policy} to group {group} at rank {rank}")
+                    let group = canonical_principal("group", group)?;
+                    (
+                        format!("granted policy {policy} to group {group} at rank {rank}"),
+                        warnings,
+                    )
                 }
                 _ => {
                     doc.grant_tenant(&policy)?;
-                    format!("granted policy {policy} to the tenant")
+                    (format!("granted policy {policy} to the tenant"), Vec::new())
                 }
             })
         })
-        .map_err(fail)
+        .map_err(fail)?;
+    warn(&warnings);
+    Ok(message)
+}
+
+/// Warnings for ids new to `doc` that look like ids it knows: the same
+/// skeleton (`callseal_core::policy::principal_skeleton`), another id.
+fn near_duplicates(doc: &PolicyDocument, what: &str, ids: &[&str]) -> Vec<String> {
+    ids.iter()
+        .filter_map(|id| {
+            let similar = if what == "user" {
+                doc.similar_users(id)
+            } else {
+                doc.similar_groups(id)
+            };
+            (!similar.is_empty()).then(|| {
+                format!(
+                    "warning: {what} {id:?} looks like the existing {what} {}; check it is not a typo",
+                    similar
+                        .iter()
+                        .map(|s| format!("{s:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+fn warn(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("{warning}");
+    }
+}
+
+/// `policy list --json`: the policies with their admin field names, then
+/// the grants (users by id, groups by rank).
+fn listing(doc: &PolicyDocument) -> serde_json::Value {
+    let policies: Vec<&Policy> = doc.policies().collect();
+    let users: Vec<serde_json::Value> = doc
+        .user_policies()
+        .iter()
+        .map(|(user, policy)| serde_json::json!({ "user": user, "policy": policy }))
+        .collect();
+    let mut groups: Vec<(&String, &GroupGrant)> = doc.group_policies().iter().collect();
+    groups.sort_by_key(|(_, grant)| grant.rank);
+    let groups: Vec<serde_json::Value> = groups
+        .into_iter()
+        .map(|(group, grant)| {
+            serde_json::json!({ "group": group, "policy": grant.policy, "rank": grant.rank })
+        })
+        .collect();
+    serde_json::json!({
+        "policies": policies,
+        "tenant_policy": doc.tenant_policy(),
+        "user_policies": users,
+        "group_policies": groups,
+    })
+}
+
+fn listing_text(doc: &PolicyDocument) -> String {
+    let blocks: Vec<String> = doc.policies().map(policy_text).collect();
+    let mut out = blocks.join("\n");
+    out.push_str("\nGrants\n");
+    out.push_str(&format!("tenant: {}\n", doc.tenant_policy()));
+    for (user, policy) in doc.user_policies() {
+        out.push_str(&format!("user {user}: {policy}\n"));
+    }
+    let mut groups: Vec<(&String, &GroupGrant)> = doc.group_policies().iter().collect();
+    groups.sort_by_key(|(_, grant)| grant.rank);
+    for (group, grant) in groups {
+        out.push_str(&format!(
+            "group {group} (rank {}): {}\n",
+            grant.rank, grant.policy
+        ));
+    }
+    out
 }
 
 /// Exits with status 2, as clap does for other usage errors.
@@ -464,6 +581,10 @@ fn default_store() -> Result<PathBuf, String> {
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())
+}
+
+fn to_json_pretty(value: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {

@@ -461,3 +461,164 @@ fn parallel_writers_lose_no_update() {
     let text = std::fs::read(&store.path).unwrap();
     callseal_core::policy::PolicyDocument::from_json(&text).unwrap();
 }
+
+/// The reproduction: a user put under compliance recording as
+/// `Bob@Corp.com` is the participant `bob@corp.com`, and is refused from an
+/// end-to-end encrypted meeting.
+#[test]
+fn user_ids_are_canonical_across_commands() {
+    let store = Store::new("canonical");
+    pilot(&store);
+    let out = store.ok(&[
+        "user",
+        "--user",
+        "Bob@Corp.com",
+        "--compliance-recording",
+        "on",
+    ]);
+    assert!(out.contains("user: bob@corp.com"), "{out}");
+    let d = store.json(&[
+        "evaluate",
+        "meeting",
+        "--organizer",
+        "alice",
+        "--e2ee",
+        "on",
+        "--participant",
+        "bob@corp.com",
+        "--json",
+    ]);
+    assert_eq!(d["e2ee"], true, "{d}");
+    assert_eq!(d["admitted"], serde_json::json!([]), "{d}");
+    assert_eq!(
+        d["refused"],
+        serde_json::json!([{"user": "bob@corp.com", "reason": "compliance-recording"}])
+    );
+    // Invisible and bidi characters are refused: as a participant (a usage
+    // error, 2) and as a user to change (1).
+    for bad in ["bob\u{200b}@corp.com", "bob@corp.com\u{202e}"] {
+        let participant = format!("{bad}:ios");
+        let o = store.run(&[
+            "evaluate",
+            "meeting",
+            "--organizer",
+            "alice",
+            "--e2ee",
+            "on",
+            "--participant",
+            &participant,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        let o = store.run(&["user", "--user", bad, "--e2ee-calls", "on"]);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        assert!(stderr(&o).contains("invisible"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn near_duplicate_ids_get_a_warning() {
+    let store = Store::new("near-duplicates");
+    store.ok(&[
+        "user",
+        "--user",
+        "bob.smith@corp.com",
+        "--groups",
+        "sales-emea",
+    ]);
+    let o = store.run(&["user", "--user", "bobsmith@corp.com", "--e2ee-calls", "on"]);
+    assert!(o.status.success(), "{o:?}");
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: user \"bobsmith@corp.com\" looks like the existing user \"bob.smith@corp.com\""),
+        "{err}"
+    );
+    let o = store.run(&[
+        "grant",
+        "--policy",
+        "Global",
+        "--group",
+        "sales_emea",
+        "--rank",
+        "1",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(stderr(&o).contains("\"sales-emea\""), "{}", stderr(&o));
+    // The same id in another letter case is the same user: no warning.
+    let o = store.run(&["user", "--user", "Bob.Smith@Corp.com", "--e2ee-calls", "on"]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn rank_0_and_bad_descriptions_are_refused() {
+    let store = Store::new("rank0");
+    let o = store.run(&["grant", "--policy", "Global", "--group", "g", "--rank", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    for bad in ["two\nlines", "evil\u{202e}fdp.exe"] {
+        let o = store.run(&["new", "--identity", "P", "--description", bad]);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let err = stderr(&o);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("invalid description"), "{err}");
+    }
+    assert!(!store.path.exists(), "nothing was written");
+}
+
+#[test]
+fn list_prints_every_policy_and_grant() {
+    let store = Store::new("list");
+    pilot(&store);
+    store.ok(&["new", "--identity", "Tenant", "--description", "everyone"]);
+    store.ok(&["grant", "--policy", "Tenant", "--global"]);
+    store.ok(&["grant", "--policy", "Pilot", "--user", "Carol"]);
+    store.ok(&[
+        "grant",
+        "--policy",
+        "Global",
+        "--group",
+        "Contractors",
+        "--rank",
+        "5",
+    ]);
+    let v = store.json(&["list", "--json"]);
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "policies": [
+                {"Identity": "Global", "CallingEndtoEndEncryptionEnabledType": "Disabled",
+                 "MeetingEndToEndEncryption": "Disabled", "Description": ""},
+                {"Identity": "Pilot", "CallingEndtoEndEncryptionEnabledType": "DisabledUserOverride",
+                 "MeetingEndToEndEncryption": "DisabledUserOverride", "Description": "pilot users"},
+                {"Identity": "Tenant", "CallingEndtoEndEncryptionEnabledType": "Disabled",
+                 "MeetingEndToEndEncryption": "Disabled", "Description": "everyone"}
+            ],
+            "tenant_policy": "Tenant",
+            "user_policies": [{"user": "carol", "policy": "Pilot"}],
+            "group_policies": [
+                {"group": "pilot", "policy": "Pilot", "rank": 1},
+                {"group": "contractors", "policy": "Global", "rank": 5}
+            ]
+        })
+    );
+    let text = store.ok(&["list"]);
+    for line in [
+        "Identity                             : Pilot",
+        "Description                          : pilot users",
+        "Description                          : everyone",
+        "tenant: Tenant",
+        "user carol: Pilot",
+        "group pilot (rank 1): Pilot",
+        "group contractors (rank 5): Global",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing from\n{text}"
+        );
+    }
+    // A fresh store lists Global and the tenant's default.
+    let fresh = Store::new("list-fresh");
+    let v = fresh.json(&["list", "--json"]);
+    assert_eq!(v["tenant_policy"], "Global");
+    assert_eq!(v["user_policies"], serde_json::json!([]));
+    assert_eq!(v["group_policies"], serde_json::json!([]));
+}

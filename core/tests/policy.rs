@@ -708,3 +708,461 @@ fn concurrent_writers_lose_no_update() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// --- canonical ids ------------------------------------------------------------
+
+/// Item 8 of the hardening issue: `Bob@Corp.com` under compliance recording
+/// is the participant `bob@corp.com`, who may not join an E2EE meeting.
+#[test]
+fn user_ids_are_canonical() {
+    let mut doc = meeting_doc(ALLOW);
+    doc.update_user(
+        "Bob@Corp.com",
+        UserUpdate {
+            compliance_recording: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let decision = doc.evaluate_meeting(
+        "org",
+        true,
+        &[
+            Participant::new("bob@corp.com", Platform::DesktopWindows),
+            Participant::new("BOB@CORP.COM", Platform::Ios),
+        ],
+    );
+    assert!(decision.e2ee);
+    assert!(decision.admitted.is_empty(), "{decision:?}");
+    assert!(
+        decision
+            .refused
+            .iter()
+            .all(|r| r.reason == Reason::ComplianceRecording)
+    );
+    assert_eq!(decision.refused.len(), 2);
+    // One user however written: lookups, grants, the organizer, calls.
+    assert!(doc.user("bob@corp.com").compliance_recording);
+    assert_eq!(
+        doc.users().keys().collect::<Vec<_>>(),
+        ["bob@corp.com"],
+        "stored canonical"
+    );
+    assert_eq!(doc.evaluate_meeting("ORG", true, &[]).reason, Reason::Ok);
+    doc.grant_user("Alice@Corp.com", "M").unwrap();
+    assert_eq!(
+        doc.effective_policy("alice@corp.com").1,
+        PolicySource::Direct
+    );
+    assert_eq!(doc.unassign_user("ALICE@corp.com").as_deref(), Some("M"));
+    // Not case alone: "É" and "é" are one id; a decomposed accent (not
+    // NFC) is refused rather than silently a different user.
+    doc.update_user(
+        "\u{c9}mile",
+        UserUpdate {
+            e2ee_calls: Some(true),
+            groups: Some(vec!["\u{c9}QUIPE".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let emile = doc.user("\u{e9}mile");
+    assert!(emile.e2ee_calls);
+    assert_eq!(emile.groups.iter().collect::<Vec<_>>(), ["\u{e9}quipe"]);
+    assert!(matches!(
+        doc.update_user("E\u{301}mile", UserUpdate::default()),
+        Err(PolicyError::InvalidName { .. })
+    ));
+    doc.grant_group("\u{e9}quipe", "M", 3).unwrap();
+    assert_eq!(
+        doc.effective_policy("\u{c9}MILE").1,
+        PolicySource::Group("\u{e9}quipe".into())
+    );
+    assert!(doc.unassign_group("\u{e9}QUIPE").is_some());
+    // Invisible and bidi characters are refused everywhere an id enters.
+    for bad in [
+        "bob\u{200b}@corp.com",
+        "bob@corp.com\u{200d}",
+        "\u{feff}bob",
+        "b\u{ad}ob",
+        "bob\u{2060}",
+        "\u{202e}moc.proc@bob",
+        "bob\u{200f}",
+        "bob\u{2067}x\u{2069}",
+        "bob\u{61c}",
+        "bob\u{a0}smith",
+        "bob\u{7f}",
+    ] {
+        for result in [
+            doc.grant_user(bad, "Global"),
+            doc.grant_group(bad, "Global", 9),
+            doc.update_user(bad, UserUpdate::default()).map(|_| ()),
+            doc.update_user(
+                "ok",
+                UserUpdate {
+                    groups: Some(vec![bad.to_owned()]),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ()),
+        ] {
+            assert!(
+                matches!(result, Err(PolicyError::InvalidName { .. })),
+                "{bad:?}: {result:?}"
+            );
+        }
+    }
+    // A lookup with an id that can never be stored finds a stranger.
+    assert!(!doc.user("bob\u{200b}@corp.com").compliance_recording);
+}
+
+#[test]
+fn loaded_ids_are_canonicalised_and_collisions_refused() {
+    let doc = PolicyDocument::from_json(
+        br#"{"version": 1, "policies": [{"Identity": "Global",
+            "CallingEndtoEndEncryptionEnabledType": "Disabled",
+            "MeetingEndToEndEncryption": "Disabled"}],
+            "user_policies": {"Carol@Corp.com": "Global"},
+            "group_policies": {"Sec": {"policy": "Global", "rank": 1}},
+            "users": {"Bob@Corp.com": {"compliance_recording": true, "groups": ["Sec", "sec"]}}}"#,
+    )
+    .unwrap();
+    assert!(doc.user("bob@corp.com").compliance_recording);
+    assert_eq!(doc.user("bob@corp.com").groups.len(), 1);
+    assert!(doc.user_policies().contains_key("carol@corp.com"));
+    assert!(doc.group_policies().contains_key("sec"));
+    // What it writes back is canonical and reads back the same.
+    let again = PolicyDocument::from_json(doc.to_json().as_bytes()).unwrap();
+    assert_eq!(again, doc);
+    assert!(!doc.to_json().contains("Bob@"));
+
+    let base: serde_json::Value = serde_json::from_str(&rich_doc().to_json()).unwrap();
+    let cases: [(&str, &Edit<serde_json::Value>); 5] = [
+        ("two users", &|v| {
+            v["users"]["BOB"] = serde_json::json!({});
+        }),
+        ("two user grants", &|v| {
+            v["user_policies"]["ALICE"] = "Global".into();
+        }),
+        ("two group grants", &|v| {
+            v["group_policies"]["SEC"] = serde_json::json!({"policy": "Global", "rank": 7});
+        }),
+        ("zero-width user", &|v| {
+            v["users"]["e\u{200b}ve"] = serde_json::json!({});
+        }),
+        ("bidi group", &|v| {
+            v["users"]["bob"]["groups"] = serde_json::json!(["\u{202e}ces"]);
+        }),
+    ];
+    for (what, edit) in cases {
+        let mut v = base.clone();
+        edit(&mut v);
+        let err = PolicyDocument::from_json(v.to_string().as_bytes()).unwrap_err();
+        assert!(matches!(err, PolicyError::Corrupt(_)), "{what}: {err}");
+    }
+}
+
+#[test]
+fn near_duplicate_ids_are_found() {
+    let mut doc = PolicyDocument::new();
+    user(
+        &mut doc,
+        "bob.smith@corp.com",
+        false,
+        false,
+        &["sales-emea"],
+    );
+    doc.grant_group("pilot", "Global", 1).unwrap();
+    assert_eq!(
+        doc.similar_users("bobsmith@corp.com"),
+        ["bob.smith@corp.com"]
+    );
+    assert_eq!(
+        doc.similar_users("b0b_smith@corp.com"),
+        ["bob.smith@corp.com"]
+    );
+    assert!(
+        doc.similar_users("BOB.SMITH@corp.com").is_empty(),
+        "same id"
+    );
+    assert!(doc.similar_users("rob.smith@corp.com").is_empty());
+    assert_eq!(doc.similar_groups("sales_emea"), ["sales-emea"]);
+    assert_eq!(doc.similar_groups("p1lot"), ["pilot"]);
+    // Cyrillic о and і in place of Latin o and i.
+    assert_eq!(doc.similar_groups("p\u{456}l\u{43e}t"), ["pilot"]);
+    assert!(doc.similar_groups("plot").is_empty());
+}
+
+proptest! {
+    /// Canonicalising twice changes nothing; ids equal once canonical are
+    /// one user.
+    #[test]
+    fn canonical_ids_are_stable(id in "\\PC{1,20}") {
+        if let Ok(c) = callseal_core::policy::canonical_principal("user", &id) {
+            prop_assert_eq!(callseal_core::policy::canonical_principal("user", &c).unwrap(), c.clone());
+            let mut doc = PolicyDocument::new();
+            doc.update_user(&id, UserUpdate { e2ee_calls: Some(true), ..Default::default() }).unwrap();
+            prop_assert!(doc.user(&c).e2ee_calls);
+            prop_assert!(doc.user(&c.to_uppercase()).e2ee_calls || c.to_uppercase().to_lowercase() != c);
+        }
+    }
+}
+
+// --- text fields and limits -----------------------------------------------------
+
+#[test]
+fn descriptions_refuse_control_and_bidi_characters() {
+    let mut doc = PolicyDocument::new();
+    for bad in [
+        "two\nlines",
+        "evil\u{202e}txt.exe",
+        "tab\there",
+        "zw\u{200b}sp",
+        &"x".repeat(1025),
+    ] {
+        let err = doc
+            .update_policy(
+                "Global",
+                PolicyUpdate {
+                    description: Some(bad.to_owned()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PolicyError::InvalidName {
+                    what: "description",
+                    ..
+                }
+            ),
+            "{bad:?}: {err}"
+        );
+        let err = doc
+            .create_policy(Policy::named("P").unwrap().with_description(bad))
+            .unwrap_err();
+        assert!(
+            matches!(err, PolicyError::InvalidName { .. }),
+            "{bad:?}: {err}"
+        );
+        // From a file: refused as corrupt.
+        let mut v: serde_json::Value = serde_json::from_str(&rich_doc().to_json()).unwrap();
+        v["policies"][1]["Description"] = bad.into();
+        let err = PolicyDocument::from_json(v.to_string().as_bytes()).unwrap_err();
+        assert!(matches!(err, PolicyError::Corrupt(_)), "{bad:?}: {err}");
+    }
+    assert_eq!(
+        doc.policy("Global").unwrap().description,
+        "",
+        "nothing changed"
+    );
+    doc.update_policy(
+        "Global",
+        PolicyUpdate {
+            description: Some("Tout le monde — «défaut»".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn documents_over_the_limits_are_refused() {
+    let big = vec![b' '; callseal_core::policy::MAX_DOCUMENT_BYTES + 1];
+    let err = PolicyDocument::from_json(&big).unwrap_err();
+    assert!(
+        matches!(err, PolicyError::Corrupt(ref why) if why.contains("bytes")),
+        "{err}"
+    );
+
+    let max = callseal_core::policy::MAX_ENTRIES;
+    let users: serde_json::Map<String, serde_json::Value> = (0..=max)
+        .map(|i| (format!("u{i}"), serde_json::json!({})))
+        .collect();
+    let mut v: serde_json::Value = serde_json::from_str(&PolicyDocument::new().to_json()).unwrap();
+    v["users"] = users.into();
+    let err = PolicyDocument::from_json(v.to_string().as_bytes()).unwrap_err();
+    assert!(
+        matches!(err, PolicyError::Corrupt(ref why) if why.contains("100001 users")),
+        "{err}"
+    );
+    // The API stops at the same limit, so a store never writes what it
+    // could not read back.
+    v["users"].as_object_mut().unwrap().remove("u0");
+    let mut doc = PolicyDocument::from_json(v.to_string().as_bytes()).unwrap();
+    let err = doc
+        .update_user("one-more", UserUpdate::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, PolicyError::LimitReached { what: "users", limit } if limit == max),
+        "{err}"
+    );
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    // An existing user can still be changed.
+    doc.update_user(
+        "u1",
+        UserUpdate {
+            e2ee_calls: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+/// Loading is linear: 40,000 ranked groups load at once (the rank check no
+/// longer scans every group per grant, which took 40 s).
+#[test]
+fn a_40000_group_document_loads_quickly() {
+    let groups: serde_json::Map<String, serde_json::Value> = (1..=40_000u32)
+        .map(|i| {
+            (
+                format!("group-{i}"),
+                serde_json::json!({"policy": "Global", "rank": i}),
+            )
+        })
+        .collect();
+    let mut v: serde_json::Value = serde_json::from_str(&PolicyDocument::new().to_json()).unwrap();
+    v["group_policies"] = groups.into();
+    let json = v.to_string();
+    let start = std::time::Instant::now();
+    let mut doc = PolicyDocument::from_json(json.as_bytes()).unwrap();
+    println!("loaded 40,000 groups in {:?}", start.elapsed());
+    assert_eq!(doc.group_policies().len(), 40_000);
+    // The rank index is kept: taken ranks are refused, freed ones reused.
+    assert!(matches!(
+        doc.grant_group("new", "Global", 20_000),
+        Err(PolicyError::RankTaken { rank: 20_000, group }) if group == "group-20000"
+    ));
+    doc.grant_group("group-20000", "Global", 50_000).unwrap();
+    doc.grant_group("new", "Global", 20_000).unwrap();
+    assert!(doc.unassign_group("new").is_some());
+    doc.grant_group("newer", "Global", 20_000).unwrap();
+}
+
+/// A symbolic link planted at the lock path, or at the temporary name an
+/// older writer used (`PATH.tmp`), never leads an update to the file it
+/// points at.
+#[cfg(unix)]
+#[test]
+fn store_refuses_planted_symlinks() {
+    use std::os::unix::fs::symlink;
+    let dir = temp_dir("symlinks");
+    let path = dir.join("policies.json");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let store = PolicyStore::new(&path);
+    store
+        .update(|doc| doc.create_policy(Policy::named("Before").unwrap()))
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    // A link at the lock path: the update fails with Io, nothing is touched.
+    let lock = dir.join("policies.json.lock");
+    std::fs::remove_file(&lock).unwrap();
+    symlink(&victim, &lock).unwrap();
+    let err = store
+        .update(|doc| doc.create_policy(Policy::named("P").unwrap()))
+        .unwrap_err();
+    assert!(matches!(err, PolicyError::Io { .. }), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // A dangling link at the lock path creates nothing either.
+    std::fs::remove_file(&lock).unwrap();
+    let absent = dir.join("would-be-created");
+    symlink(&absent, &lock).unwrap();
+    assert!(store.update(|_| Ok(())).is_err());
+    assert!(!absent.exists());
+    std::fs::remove_file(&lock).unwrap();
+
+    // A link at a predictable temporary name: the update succeeds without
+    // following it (the temporary name is random and created fresh).
+    let tmp = dir.join("policies.json.tmp");
+    symlink(&victim, &tmp).unwrap();
+    store
+        .update(|doc| doc.create_policy(Policy::named("P").unwrap()))
+        .unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(store.load().unwrap().policy("P").is_ok());
+    assert!(
+        std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_file()
+    );
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tmp") && n != "policies.json.tmp")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A store that is itself a link: read through, but never replaced.
+    let linked = PolicyStore::new(dir.join("linked.json"));
+    symlink(&path, linked.path()).unwrap();
+    assert!(linked.load().unwrap().policy("P").is_ok());
+    let err = linked.update(|_| Ok(())).unwrap_err();
+    assert!(matches!(err, PolicyError::Io { .. }), "{err}");
+    assert!(
+        std::fs::symlink_metadata(linked.path())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_store_is_private_and_an_update_keeps_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = temp_dir("modes");
+    let path = dir.join("policies.json");
+    let store = PolicyStore::new(&path);
+    store
+        .update(|doc| doc.create_policy(Policy::named("P").unwrap()))
+        .unwrap();
+    assert_eq!(mode(&path), 0o600, "a new store");
+    assert_eq!(mode(&dir.join("policies.json.lock")), 0o600, "its lock");
+    store.update(|doc| doc.grant_tenant("P")).unwrap();
+    assert_eq!(mode(&path), 0o600, "0600 survives an update");
+    // A mode the admin chose survives too, whatever the umask.
+    for chosen in [0o640, 0o644, 0o400] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(chosen)).unwrap();
+        store.update(|doc| doc.grant_tenant("Global")).unwrap();
+        assert_eq!(mode(&path), chosen);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_store_over_the_size_limit_is_corrupt_and_kept() {
+    let dir = temp_dir("oversize");
+    let path = dir.join("policies.json");
+    let big = vec![b' '; callseal_core::policy::MAX_DOCUMENT_BYTES + 10];
+    std::fs::write(&path, &big).unwrap();
+    let store = PolicyStore::new(&path);
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(err, PolicyError::Corrupt(ref why) if why.contains("limit")),
+        "{err}"
+    );
+    assert!(store.update(|_| Ok(())).is_err());
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), big.len() as u64);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn descriptions_in_a_stored_file_are_checked() {
+    let dir = temp_dir("description-file");
+    let path = dir.join("policies.json");
+    let mut v: serde_json::Value = serde_json::from_str(&rich_doc().to_json()).unwrap();
+    v["policies"][1]["Description"] = "pilot\u{202e}".into();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let err = PolicyStore::new(&path).load().unwrap_err();
+    assert!(matches!(err, PolicyError::Corrupt(_)), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

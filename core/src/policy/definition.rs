@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{E2eeSetting, PolicyError};
+use super::{E2eeSetting, PolicyError, canonical_principal};
 
 /// The identity of the policy that always exists.
 pub const GLOBAL: &str = "Global";
@@ -129,9 +129,11 @@ pub fn check_policy_name(name: &str) -> Result<(), PolicyError> {
     Ok(())
 }
 
-/// Checks a user id or group name: 1–255 bytes, no control characters, no
-/// leading or trailing whitespace, no comma (group lists are
-/// comma-separated) and no colon (participants are written `user:platform`).
+/// Checks a user id or group name: that [`canonical_principal`] accepts
+/// it (1–255 bytes once canonical; no control, invisible or
+/// bidirectional-control characters; no whitespace but the space, and none
+/// leading or trailing; no comma, as group lists are comma-separated, and no
+/// colon, as participants are written `user:platform`).
 ///
 /// # Errors
 /// [`PolicyError::InvalidName`] naming the rule broken.
@@ -142,24 +144,8 @@ pub fn check_policy_name(name: &str) -> Result<(), PolicyError> {
 /// assert!(check_principal("user", "alice@example.org").is_ok());
 /// assert!(check_principal("group", "a,b").is_err());
 /// assert!(check_principal("user", "").is_err());
+/// assert!(check_principal("user", "alice\u{200d}").is_err());
 /// ```
 pub fn check_principal(what: &'static str, value: &str) -> Result<(), PolicyError> {
-    let invalid = |rule| PolicyError::InvalidName {
-        what,
-        value: value.to_owned(),
-        rule,
-    };
-    if value.is_empty() || value.len() > 255 {
-        return Err(invalid("must be 1 to 255 bytes"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() || c == ',' || c == ':')
-    {
-        return Err(invalid("no control characters, commas or colons"));
-    }
-    if value.trim() != value {
-        return Err(invalid("must not start or end with whitespace"));
-    }
-    Ok(())
+    canonical_principal(what, value).map(|_| ())
 }

@@ -1,14 +1,23 @@
 //! The versioned policy document: policies, assignments and users.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::definition::{GLOBAL, check_policy_name, check_principal};
+use super::canonical::{canonical_principal, check_description, lookup_key, principal_skeleton};
+use super::definition::{GLOBAL, check_policy_name};
 use super::{E2eeSetting, Policy, PolicyError, UserState};
 
 /// The document version this library reads and writes.
 pub const DOCUMENT_VERSION: u64 = 1;
+
+/// The largest document [`PolicyDocument::from_json`] reads (and a
+/// [`PolicyStore`](super::PolicyStore) writes): 16 MiB of JSON.
+pub const MAX_DOCUMENT_BYTES: usize = 16 << 20;
+
+/// The most policies, and separately the most user grants, group grants and
+/// users, a document holds: 100,000 each.
+pub const MAX_ENTRIES: usize = 100_000;
 
 /// A group's grant: which policy, at which rank (1 is the highest).
 ///
@@ -85,8 +94,13 @@ pub struct UserUpdate {
 ///
 /// Every method keeps its invariants: the Global policy exists, every grant
 /// names an existing policy, group ranks are unique and start at 1, names
-/// are valid. [`from_json`](Self::from_json) refuses a document that breaks
-/// one. The document format is in docs/POLICY.md.
+/// and descriptions are valid, user ids and group names are stored in their
+/// canonical form ([`canonical_principal`](super::canonical_principal)), and
+/// no count exceeds [`MAX_ENTRIES`]. Every method taking a user id or group
+/// name canonicalises it first, lookups included: `Bob@Corp.com` and
+/// `bob@corp.com` are one user. [`from_json`](Self::from_json) refuses a
+/// document that breaks an invariant. The document format is in
+/// docs/POLICY.md.
 ///
 /// ```
 /// use callseal_core::policy::{E2eeSetting, Policy, PolicyDocument, Reason};
@@ -115,6 +129,9 @@ pub struct PolicyDocument {
     tenant_policy: String,
     user_policies: BTreeMap<String, String>,
     group_policies: BTreeMap<String, GroupGrant>,
+    /// The group holding each rank, kept with `group_policies` so that a
+    /// grant's rank check does not scan every group.
+    ranks: BTreeMap<u32, String>,
     users: BTreeMap<String, UserState>,
 }
 
@@ -161,6 +178,7 @@ impl PolicyDocument {
             tenant_policy: GLOBAL.to_owned(),
             user_policies: BTreeMap::new(),
             group_policies: BTreeMap::new(),
+            ranks: BTreeMap::new(),
             users: BTreeMap::new(),
         }
     }
@@ -169,9 +187,14 @@ impl PolicyDocument {
     ///
     /// # Errors
     /// [`PolicyError::UnsupportedVersion`] for a version other than 1;
-    /// [`PolicyError::Corrupt`] if it does not parse or breaks an invariant.
+    /// [`PolicyError::Corrupt`] if it does not parse, breaks an invariant,
+    /// is larger than [`MAX_DOCUMENT_BYTES`], holds more than
+    /// [`MAX_ENTRIES`] of something, or names one user or group twice once
+    /// ids are canonical. Ids not yet canonical (from an older writer, or
+    /// typed by hand) are canonicalised.
     pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
         let corrupt = |e: serde_json::Error| PolicyError::Corrupt(e.to_string());
+        check_size(json.len()).map_err(|e| PolicyError::Corrupt(e.to_string()))?;
         crate::strict_json::check(json).map_err(PolicyError::from)?;
         let version: VersionOnly = serde_json::from_slice(json).map_err(corrupt)?;
         if version.version != DOCUMENT_VERSION {
@@ -185,11 +208,29 @@ impl PolicyDocument {
     }
 
     fn from_wire(wire: Wire) -> Result<Self, PolicyError> {
+        for (what, count) in [
+            ("policies", wire.policies.len()),
+            ("user grants", wire.user_policies.len()),
+            ("group grants", wire.group_policies.len()),
+            ("users", wire.users.len()),
+        ] {
+            if count > MAX_ENTRIES {
+                return Err(PolicyError::Corrupt(format!(
+                    "{count} {what}, more than the limit of {MAX_ENTRIES}"
+                )));
+            }
+        }
+        let twice = |what: &str, id: &str, canonical: &str| {
+            PolicyError::Corrupt(format!(
+                "{what} {id:?} appears twice once ids are canonical ({canonical:?})"
+            ))
+        };
         let mut policies = BTreeMap::new();
         for policy in wire.policies {
             if !policy.is_global() {
                 check_policy_name(&policy.identity)?;
             }
+            check_description(&policy.description)?;
             let name = policy.identity.clone();
             if policies.insert(name.clone(), policy).is_some() {
                 return Err(PolicyError::Corrupt(format!(
@@ -207,21 +248,36 @@ impl PolicyDocument {
             tenant_policy: GLOBAL.to_owned(),
             user_policies: BTreeMap::new(),
             group_policies: BTreeMap::new(),
+            ranks: BTreeMap::new(),
             users: BTreeMap::new(),
         };
         doc.grant_tenant(&wire.tenant_policy)?;
         for (user, policy) in &wire.user_policies {
-            doc.grant_user(user, policy)?;
+            let canonical = canonical_principal("user", user)?;
+            if doc.user_policies.contains_key(&canonical) {
+                return Err(twice("user grant", user, &canonical));
+            }
+            doc.grant_user(&canonical, policy)?;
         }
         for (group, grant) in &wire.group_policies {
-            doc.grant_group(group, &grant.policy, grant.rank)?;
+            let canonical = canonical_principal("group", group)?;
+            if doc.group_policies.contains_key(&canonical) {
+                return Err(twice("group grant", group, &canonical));
+            }
+            doc.grant_group(&canonical, &grant.policy, grant.rank)?;
         }
         for (user, state) in wire.users {
-            check_principal("user", &user)?;
-            for group in &state.groups {
-                check_principal("group", group)?;
+            let canonical = canonical_principal("user", &user)?;
+            if doc.users.contains_key(&canonical) {
+                return Err(twice("user", &user, &canonical));
             }
-            doc.users.insert(user, state);
+            // Two spellings of one group in a user's set are one group.
+            let groups = state
+                .groups
+                .iter()
+                .map(|g| canonical_principal("group", g))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            doc.users.insert(canonical, UserState { groups, ..state });
         }
         Ok(doc)
     }
@@ -261,12 +317,16 @@ impl PolicyDocument {
     /// Adds a new named policy.
     ///
     /// # Errors
-    /// [`PolicyError::InvalidName`], [`PolicyError::PolicyExists`].
+    /// [`PolicyError::InvalidName`] for a bad name or description
+    /// ([`check_description`](super::check_description)),
+    /// [`PolicyError::PolicyExists`], [`PolicyError::LimitReached`].
     pub fn create_policy(&mut self, policy: Policy) -> Result<(), PolicyError> {
         if self.policies.contains_key(&policy.identity) {
             return Err(PolicyError::PolicyExists(policy.identity));
         }
         check_policy_name(&policy.identity)?;
+        check_description(&policy.description)?;
+        limit(self.policies.len(), "policies")?;
         self.policies.insert(policy.identity.clone(), policy);
         Ok(())
     }
@@ -274,12 +334,16 @@ impl PolicyDocument {
     /// Changes an existing policy (Global included) and returns it.
     ///
     /// # Errors
-    /// [`PolicyError::UnknownPolicy`].
+    /// [`PolicyError::UnknownPolicy`]; [`PolicyError::InvalidName`] for a
+    /// description [`check_description`](super::check_description) refuses.
     pub fn update_policy(
         &mut self,
         identity: &str,
         update: PolicyUpdate,
     ) -> Result<&Policy, PolicyError> {
+        if let Some(description) = &update.description {
+            check_description(description)?;
+        }
         let policy = self
             .policies
             .get_mut(identity)
@@ -331,12 +395,15 @@ impl PolicyDocument {
     /// Grants `policy` to `user` directly, replacing any direct grant.
     ///
     /// # Errors
-    /// [`PolicyError::InvalidName`], [`PolicyError::UnknownPolicy`].
+    /// [`PolicyError::InvalidName`], [`PolicyError::UnknownPolicy`],
+    /// [`PolicyError::LimitReached`].
     pub fn grant_user(&mut self, user: &str, policy: &str) -> Result<(), PolicyError> {
-        check_principal("user", user)?;
+        let user = canonical_principal("user", user)?;
         self.policy(policy)?;
-        self.user_policies
-            .insert(user.to_owned(), policy.to_owned());
+        if !self.user_policies.contains_key(&user) {
+            limit(self.user_policies.len(), "user grants")?;
+        }
+        self.user_policies.insert(user, policy.to_owned());
         Ok(())
     }
 
@@ -346,30 +413,32 @@ impl PolicyDocument {
     /// # Errors
     /// [`PolicyError::InvalidName`], [`PolicyError::UnknownPolicy`],
     /// [`PolicyError::InvalidRank`] for 0, [`PolicyError::RankTaken`] when
-    /// another group holds `rank`.
+    /// another group holds `rank`, [`PolicyError::LimitReached`].
     pub fn grant_group(&mut self, group: &str, policy: &str, rank: u32) -> Result<(), PolicyError> {
-        check_principal("group", group)?;
+        let group = canonical_principal("group", group)?;
         self.policy(policy)?;
         if rank == 0 {
             return Err(PolicyError::InvalidRank);
         }
-        if let Some((holder, _)) = self
-            .group_policies
-            .iter()
-            .find(|(g, grant)| grant.rank == rank && g.as_str() != group)
+        if let Some(holder) = self.ranks.get(&rank)
+            && *holder != group
         {
             return Err(PolicyError::RankTaken {
                 rank,
                 group: holder.clone(),
             });
         }
-        self.group_policies.insert(
-            group.to_owned(),
-            GroupGrant {
-                policy: policy.to_owned(),
-                rank,
-            },
-        );
+        if !self.group_policies.contains_key(&group) {
+            limit(self.group_policies.len(), "group grants")?;
+        }
+        let grant = GroupGrant {
+            policy: policy.to_owned(),
+            rank,
+        };
+        if let Some(old) = self.group_policies.insert(group.clone(), grant) {
+            self.ranks.remove(&old.rank);
+        }
+        self.ranks.insert(rank, group);
         Ok(())
     }
 
@@ -386,12 +455,14 @@ impl PolicyDocument {
 
     /// Removes `user`'s direct grant; returns the policy it named, if any.
     pub fn unassign_user(&mut self, user: &str) -> Option<String> {
-        self.user_policies.remove(user)
+        self.user_policies.remove(lookup_key(user).as_ref())
     }
 
     /// Removes `group`'s grant; returns it, if any.
     pub fn unassign_group(&mut self, group: &str) -> Option<GroupGrant> {
-        self.group_policies.remove(group)
+        let grant = self.group_policies.remove(lookup_key(group).as_ref())?;
+        self.ranks.remove(&grant.rank);
+        Some(grant)
     }
 
     /// The tenant's policy.
@@ -399,37 +470,53 @@ impl PolicyDocument {
         &self.tenant_policy
     }
 
-    /// Direct grants, by user.
+    /// Direct grants, by canonical user id.
     pub fn user_policies(&self) -> &BTreeMap<String, String> {
         &self.user_policies
     }
 
-    /// Group grants, by group.
+    /// Group grants, by canonical group name.
     pub fn group_policies(&self) -> &BTreeMap<String, GroupGrant> {
         &self.group_policies
     }
 
-    /// The state of `user` (the default for a user never seen).
-    pub fn user(&self, user: &str) -> UserState {
-        self.users.get(user).cloned().unwrap_or_default()
+    /// Users with a state, by canonical user id.
+    pub fn users(&self) -> &BTreeMap<String, UserState> {
+        &self.users
     }
 
-    /// Changes `user`'s state and returns the result.
+    /// The state of `user` (the default for a user never seen).
+    pub fn user(&self, user: &str) -> UserState {
+        self.users
+            .get(lookup_key(user).as_ref())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Changes `user`'s state and returns the result. The user id and the
+    /// group names are stored canonical.
     ///
     /// # Errors
-    /// [`PolicyError::InvalidName`] for a bad user id or group name.
+    /// [`PolicyError::InvalidName`] for a bad user id or group name,
+    /// [`PolicyError::LimitReached`] for a new user past [`MAX_ENTRIES`].
     pub fn update_user(
         &mut self,
         user: &str,
         update: UserUpdate,
     ) -> Result<UserState, PolicyError> {
-        check_principal("user", user)?;
-        let mut state = self.user(user);
-        if let Some(groups) = update.groups {
-            for group in &groups {
-                check_principal("group", group)?;
+        let user = canonical_principal("user", user)?;
+        let mut state = match self.users.get(&user) {
+            Some(state) => state.clone(),
+            None => {
+                limit(self.users.len(), "users")?;
+                UserState::default()
             }
-            state.groups = groups.into_iter().collect();
+        };
+        if let Some(groups) = update.groups {
+            state.groups = groups
+                .iter()
+                .map(|g| canonical_principal("group", g))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(on) = update.e2ee_calls {
             state.e2ee_calls = on;
@@ -437,14 +524,50 @@ impl PolicyDocument {
         if let Some(on) = update.compliance_recording {
             state.compliance_recording = on;
         }
-        self.users.insert(user.to_owned(), state.clone());
+        self.users.insert(user, state.clone());
         Ok(state)
+    }
+
+    /// For a user id new to the document: the known user ids (with a state
+    /// or a direct grant) that differ from it but share its
+    /// [`principal_skeleton`](super::principal_skeleton), probably the same
+    /// person typed another way. Sorted; empty when there is none or when
+    /// `user` is known already.
+    ///
+    /// ```
+    /// use callseal_core::policy::PolicyDocument;
+    ///
+    /// let mut doc = PolicyDocument::new();
+    /// doc.grant_user("bob.smith@corp.com", "Global")?;
+    /// assert_eq!(doc.similar_users("bobsmith@corp.com"), ["bob.smith@corp.com"]);
+    /// assert!(doc.similar_users("Bob.Smith@Corp.com").is_empty(), "the same user");
+    /// doc.grant_user("bobsmith@corp.com", "Global")?;
+    /// assert!(doc.similar_users("bobsmith@corp.com").is_empty(), "known already");
+    /// # Ok::<(), callseal_core::policy::PolicyError>(())
+    /// ```
+    pub fn similar_users(&self, user: &str) -> Vec<String> {
+        similar(user, self.users.keys().chain(self.user_policies.keys()))
+    }
+
+    /// For a group name new to the document: the known group names (with a
+    /// grant, or in a user's groups) that differ from it but share its
+    /// [`principal_skeleton`](super::principal_skeleton). Sorted; empty
+    /// when there is none or when `group` is known already.
+    pub fn similar_groups(&self, group: &str) -> Vec<String> {
+        similar(
+            group,
+            self.group_policies
+                .keys()
+                .chain(self.users.values().flat_map(|u| u.groups.iter())),
+        )
     }
 
     /// `user`'s effective policy and where it comes from: the direct grant,
     /// else the best-ranked (lowest rank number) of the user's groups that
     /// has a grant, else the tenant's policy.
     pub fn effective_policy(&self, user: &str) -> (&Policy, PolicySource) {
+        let user = lookup_key(user);
+        let user = user.as_ref();
         let lookup = |name: &str| self.policies.get(name);
         if let Some(policy) = self.user_policies.get(user).and_then(|p| lookup(p)) {
             return (policy, PolicySource::Direct);
@@ -470,6 +593,47 @@ impl PolicyDocument {
             None => (&FALLBACK_GLOBAL, PolicySource::Tenant),
         }
     }
+}
+
+/// Refuses one more entry when `count` are already held.
+fn limit(count: usize, what: &'static str) -> Result<(), PolicyError> {
+    if count >= MAX_ENTRIES {
+        Err(PolicyError::LimitReached {
+            what,
+            limit: MAX_ENTRIES,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses a document of more than [`MAX_DOCUMENT_BYTES`].
+pub(crate) fn check_size(bytes: usize) -> Result<(), PolicyError> {
+    if bytes > MAX_DOCUMENT_BYTES {
+        Err(PolicyError::LimitReached {
+            what: "bytes",
+            limit: MAX_DOCUMENT_BYTES,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The ids among `known` that differ from `id` once canonical but share its
+/// skeleton; nothing when `id` is itself known (it is not new).
+fn similar<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let canonical = lookup_key(id);
+    let skeleton = principal_skeleton(&canonical);
+    let mut found = BTreeSet::new();
+    for k in known {
+        if k.as_str() == canonical.as_ref() {
+            return Vec::new();
+        }
+        if principal_skeleton(k) == skeleton {
+            found.insert(k.clone());
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// The Global policy's defaults, for the impossible case that it is missing.

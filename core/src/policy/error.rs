@@ -33,8 +33,8 @@ pub enum PolicyError {
         /// Who holds it, e.g. `user "alice"`.
         holder: String,
     },
-    /// A policy name, user id or group name is empty, too long, or uses
-    /// characters it may not.
+    /// A policy name, user id, group name or description is empty, too
+    /// long, or uses characters it may not (docs/POLICY.md, "Canonical ids").
     #[error("invalid {what} {value:?}: {rule}")]
     InvalidName {
         /// What was named: `policy name`, `user`, `group`.
@@ -64,6 +64,19 @@ pub enum PolicyError {
         rank: u32,
         /// The group holding it.
         group: String,
+    },
+    /// The document would hold more than its limit of something
+    /// (docs/POLICY.md, "Limits"): [`MAX_ENTRIES`](super::MAX_ENTRIES)
+    /// policies, user grants, group grants or users, or
+    /// [`MAX_DOCUMENT_BYTES`](super::MAX_DOCUMENT_BYTES) of JSON. A document
+    /// read from a file over a limit is [`PolicyError::Corrupt`] instead.
+    #[error("the policy document would hold more than {limit} {what}")]
+    LimitReached {
+        /// What is counted: `policies`, `user grants`, `group grants`,
+        /// `users` or `bytes`.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
     },
     /// The document's version is not one this library reads.
     #[error("unsupported policy document version {0} (this library reads version 1)")]
@@ -118,7 +131,8 @@ impl PolicyError {
             | PolicyError::InvalidName { .. }
             | PolicyError::InvalidValue { .. }
             | PolicyError::InvalidRank
-            | PolicyError::RankTaken { .. } => ErrorKind::InvalidArgument,
+            | PolicyError::RankTaken { .. }
+            | PolicyError::LimitReached { .. } => ErrorKind::InvalidArgument,
             PolicyError::UnsupportedVersion(_)
             | PolicyError::Corrupt(_)
             | PolicyError::DuplicateKey(_) => ErrorKind::Malformed,

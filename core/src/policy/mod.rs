@@ -36,6 +36,7 @@
 //! # Ok::<(), callseal_core::policy::PolicyError>(())
 //! ```
 
+mod canonical;
 mod decision;
 mod definition;
 mod document;
@@ -48,12 +49,17 @@ mod signed;
 mod store;
 mod user;
 
+pub use canonical::{
+    MAX_DESCRIPTION_BYTES, MAX_PRINCIPAL_BYTES, canonical_principal, check_description,
+    principal_skeleton,
+};
 pub use decision::{
     CallDecision, MAX_E2EE_MEETING_PARTICIPANTS, MeetingDecision, Participant, Refusal,
 };
 pub use definition::{GLOBAL, Policy, check_policy_name, check_principal};
 pub use document::{
-    DOCUMENT_VERSION, GroupGrant, PolicyDocument, PolicySource, PolicyUpdate, UserUpdate,
+    DOCUMENT_VERSION, GroupGrant, MAX_DOCUMENT_BYTES, MAX_ENTRIES, PolicyDocument, PolicySource,
+    PolicyUpdate, UserUpdate,
 };
 pub use error::PolicyError;
 pub use feature::{

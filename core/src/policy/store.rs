@@ -2,21 +2,32 @@
 //! writers.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{PolicyDocument, PolicyError};
+use super::document::check_size;
+use super::{MAX_DOCUMENT_BYTES, PolicyDocument, PolicyError};
 
 /// A policy document kept in a JSON file.
 ///
 /// - A missing file reads as [`PolicyDocument::new`]: only Global.
 /// - [`update`](Self::update) holds an exclusive lock on `PATH.lock` while it
 ///   reads, changes and writes, so concurrent writers (other processes or
-///   threads) lose no update.
-/// - The new document goes to a temporary file that is synced and renamed
-///   over the old one: a crash leaves the old or the new file, never half.
-/// - A file that does not parse is reported as [`PolicyError::Corrupt`] (or
-///   [`PolicyError::UnsupportedVersion`]) and never overwritten.
+///   threads) lose no update. The lock file is opened without following a
+///   symbolic link (on unix): a link planted there is an error, never a way
+///   to create or truncate the file it points at.
+/// - The new document goes to a temporary file `.NAME.<16 random hex>.tmp`
+///   in the same folder, created fresh (never an existing file or link),
+///   synced and renamed over the old one: a crash leaves the old or the new
+///   file, never half.
+/// - On unix a new store (and its lock file) is created with mode 0600; an
+///   update keeps the old file's mode.
+/// - `PATH` itself may be a symbolic link for reading; an update refuses
+///   one (renaming would replace the link with a file).
+/// - A file that does not parse, or is over the limits of docs/POLICY.md
+///   (16 MiB, 100,000 entries of each kind), is reported as
+///   [`PolicyError::Corrupt`] (or [`PolicyError::UnsupportedVersion`]) and
+///   never overwritten.
 ///
 /// ```
 /// use callseal_core::policy::{Policy, PolicyStore};
@@ -47,19 +58,30 @@ impl PolicyStore {
     /// Reads the document.
     ///
     /// # Errors
-    /// [`PolicyError::Io`], [`PolicyError::Corrupt`],
+    /// [`PolicyError::Io`], [`PolicyError::Corrupt`] (also for a file over
+    /// [`MAX_DOCUMENT_BYTES`], which is not read whole),
     /// [`PolicyError::UnsupportedVersion`].
     pub fn load(&self) -> Result<PolicyDocument, PolicyError> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => PolicyDocument::from_json(&bytes).map_err(|e| match e {
-                PolicyError::Corrupt(why) => {
-                    PolicyError::Corrupt(format!("{}: {why}", self.path.display()))
-                }
-                other => other,
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PolicyDocument::new()),
-            Err(e) => Err(self.io(&self.path, e)),
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PolicyDocument::new()),
+            Err(e) => return Err(self.io(&self.path, e)),
+        };
+        // Read at most one byte past the limit: enough to know it is over.
+        let mut bytes = Vec::new();
+        file.take(MAX_DOCUMENT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io(&self.path, e))?;
+        let corrupt = |why: String| PolicyError::Corrupt(format!("{}: {why}", self.path.display()));
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(corrupt(format!(
+                "larger than the limit of {MAX_DOCUMENT_BYTES} bytes"
+            )));
         }
+        PolicyDocument::from_json(&bytes).map_err(|e| match e {
+            PolicyError::Corrupt(why) => corrupt(why),
+            other => other,
+        })
     }
 
     /// Reads the document under the store's lock, applies `change`, and
@@ -68,7 +90,10 @@ impl PolicyStore {
     ///
     /// # Errors
     /// What [`load`](Self::load) returns, what `change` returns (the file is
-    /// then untouched), or [`PolicyError::Io`] if locking or writing fails.
+    /// then untouched), [`PolicyError::LimitReached`] when the changed
+    /// document is over [`MAX_DOCUMENT_BYTES`] (nothing is written), or
+    /// [`PolicyError::Io`] if locking or writing fails, the lock file is a
+    /// symbolic link, or the store file is one.
     pub fn update<T>(
         &self,
         change: impl FnOnce(&mut PolicyDocument) -> Result<T, PolicyError>,
@@ -79,26 +104,57 @@ impl PolicyStore {
             std::fs::create_dir_all(dir).map_err(|e| self.io(dir, e))?;
         }
         let lock_path = self.sibling(".lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        no_follow(&mut options);
+        let lock = options
             .open(&lock_path)
             .map_err(|e| self.io(&lock_path, e))?;
         lock.lock().map_err(|e| self.io(&lock_path, e))?;
+        // The mode of the file being replaced; `None` for a new store.
+        let old_permissions = match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(self.io(
+                    &self.path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "the store is a symbolic link; an update would replace it (name the file itself)",
+                    ),
+                ));
+            }
+            Ok(meta) => Some(meta.permissions()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(self.io(&self.path, e)),
+        };
         let mut doc = self.load()?;
         let value = change(&mut doc)?;
-        self.write(&doc)?;
+        self.write(&doc, old_permissions)?;
         // `lock` goes out of scope here: closing the file releases the lock.
         Ok(value)
     }
 
-    fn write(&self, doc: &PolicyDocument) -> Result<(), PolicyError> {
-        let tmp = self.sibling(".tmp");
+    fn write(
+        &self,
+        doc: &PolicyDocument,
+        old_permissions: Option<std::fs::Permissions>,
+    ) -> Result<(), PolicyError> {
+        let mut json = doc.to_json();
+        json.push('\n');
+        check_size(json.len())?;
+        let tmp = self.temp_path()?;
         let result = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(doc.to_json().as_bytes())?;
-            file.write_all(b"\n")?;
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            no_follow(&mut options);
+            let mut file = options.open(&tmp)?;
+            #[cfg(unix)]
+            if let Some(permissions) = old_permissions {
+                // Set explicitly: the creation mode is cut by the umask.
+                file.set_permissions(permissions)?;
+            }
+            #[cfg(not(unix))]
+            let _ = old_permissions;
+            file.write_all(json.as_bytes())?;
             file.sync_all()?;
             std::fs::rename(&tmp, &self.path)?;
             // Make the rename itself durable where the platform allows.
@@ -119,6 +175,25 @@ impl PolicyStore {
         })
     }
 
+    /// `.NAME.<16 random hex digits>.tmp` beside the store: a name nobody
+    /// can plant a file or link at in advance.
+    fn temp_path(&self) -> Result<PathBuf, PolicyError> {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|e| {
+            self.io(
+                &self.path,
+                std::io::Error::other(format!("no randomness for the temporary file: {e}")),
+            )
+        })?;
+        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(self.path.with_file_name(format!(".{name}.{hex}.tmp")))
+    }
+
     fn dir(&self) -> Option<&Path> {
         self.path.parent()
     }
@@ -136,4 +211,21 @@ impl PolicyStore {
             source,
         }
     }
+}
+
+/// Opens without following a symbolic link at the last path component, and
+/// creates with mode 0600 (unix; elsewhere the platform's defaults).
+///
+/// For the temporary file `create_new` alone already refuses any existing
+/// name, a dangling link included (O_EXCL does not follow links); the lock
+/// file is opened with plain create, so O_NOFOLLOW is what keeps a planted
+/// link from creating or opening the file it points at.
+fn no_follow(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
 }
