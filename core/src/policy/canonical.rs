@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 
-use unicode_normalization::char::{canonical_combining_class, compose, decompose_canonical};
-
 use super::PolicyError;
 
 /// The longest user id or group name, in bytes of its canonical form.
