@@ -9,7 +9,13 @@ use callseal_core::ErrorKind;
 /// Kotlin sees a sealed class `CallsealException` (`is
 /// CallsealException.Replay -> ...` in a `when`), Swift an enum
 /// `CallsealError` (`catch CallsealError.Replay(let message)`), Python the
-/// exception `CallsealError.Replay`.
+/// exception `CallsealError.Replay`. Each has the method `code()`, exported
+/// from [`CallsealError::code`]: the stable kebab-case code comes from the
+/// core in every language, no wrapper keeps a table of its own.
+///
+/// The error is not flat: its message crosses the boundary as the variant's
+/// one field (Kotlin `v1`, Swift the associated value, Python `e[0]`), so
+/// the foreign side can hand the error back to Rust for `code()`.
 ///
 /// ```
 /// use callseal_ffi::{CallsealError, FrameReceiver};
@@ -22,7 +28,6 @@ use callseal_core::ErrorKind;
 /// assert_eq!(CallsealError::Replay("x".into()).code(), "replay");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
 pub enum CallsealError {
     /// Received bytes do not parse.
     #[error("{0}")]
@@ -108,11 +113,6 @@ impl CallsealError {
         }
     }
 
-    /// The stable kebab-case code of this error's kind (`"replay"`, ...).
-    pub fn code(&self) -> &'static str {
-        self.kind().code()
-    }
-
     /// The error's message.
     pub fn message(&self) -> &str {
         match self {
@@ -133,9 +133,20 @@ impl CallsealError {
     }
 }
 
+#[uniffi::export]
+impl CallsealError {
+    /// The stable kebab-case code of this error's kind (`"replay"`, ...),
+    /// the string the JavaScript package puts in `error.code`: Kotlin
+    /// `e.code()`, Swift `error.code()`, Python `e.code()`.
+    pub fn code(&self) -> String {
+        self.kind().code().to_owned()
+    }
+}
+
 /// The stable code of every error kind, in the core's order
-/// (`ErrorKind::ALL`): the tests of the Kotlin and Swift `code` mappings and
-/// of Python's check that they cover each. Conformance builds only.
+/// (`ErrorKind::ALL`): the Kotlin, Swift and Python tests check that
+/// `code()` of one error of each variant gives this list. Conformance
+/// builds only.
 #[cfg(feature = "conformance")]
 #[uniffi::export]
 pub fn error_codes() -> Vec<String> {
@@ -191,33 +202,40 @@ mod tests {
         }
     }
 
-    /// The hand-written `code` of the Kotlin and Swift packages (an
-    /// exhaustive `when` / `switch`, which their compilers check against
-    /// the generated enum) maps every variant to the core's code.
+    /// Every variant's `code()` is its kind's code, and each code is
+    /// distinct (the foreign tests compare with `error_codes()`).
     #[test]
-    fn the_kotlin_and_swift_code_mappings_are_the_cores() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let kotlin = std::fs::read_to_string(
-            root.join("mobile/android/src/main/kotlin/org/callseal/CallsealApi.kt"),
-        )
-        .unwrap();
-        let swift =
-            std::fs::read_to_string(root.join("mobile/apple/Sources/Callseal/CallsealApi.swift"))
-                .unwrap();
-        for kind in ErrorKind::ALL {
-            let variant = format!("{kind:?}");
-            let code = kind.code();
-            let line = format!("is CallsealException.{variant} -> \"{code}\"");
-            assert!(kotlin.contains(&line), "CallsealApi.kt lacks `{line}`");
-            let line = format!("case .{variant}: return \"{code}\"");
-            assert!(swift.contains(&line), "CallsealApi.swift lacks `{line}`");
-        }
-        let count = |text: &str, needle: &str| text.matches(needle).count();
+    fn every_code_is_the_cores_and_distinct() {
+        let codes: Vec<String> = ErrorKind::ALL
+            .iter()
+            .map(|&kind| CallsealError::new(kind, "m").code())
+            .collect();
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ErrorKind::ALL.len());
+        assert_eq!(CallsealError::Replay("x".into()).code(), "replay");
         assert_eq!(
-            count(&kotlin, "is CallsealException."),
-            ErrorKind::ALL.len()
+            CallsealError::InvalidArgument("x".into()).code(),
+            "invalid-argument"
         );
-        assert_eq!(count(&swift, ": return \""), ErrorKind::ALL.len());
+    }
+
+    /// The Kotlin and Swift packages keep no code table of their own: their
+    /// hand-written sources name no code (they call the exported `code()`).
+    #[test]
+    fn the_wrappers_keep_no_code_table() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in [
+            "mobile/android/src/main/kotlin/org/callseal/CallsealApi.kt",
+            "mobile/apple/Sources/Callseal/CallsealApi.swift",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            for kind in ErrorKind::ALL {
+                let literal = format!("\"{}\"", kind.code());
+                assert!(!text.contains(&literal), "{file} maps {literal} itself");
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o "$here/src/main/jniLibs" \
 cargo build --release -p callseal-ffi -p uniffi-bindgen
 gen="$target/callseal-mobile/gen-kotlin"
 rm -rf "$gen"
-"$target/release/uniffi-bindgen" generate --library "$target/release/libcallseal_ffi.so" \
+"$target/release/callseal-bindgen" generate --library "$target/release/libcallseal_ffi.so" \
     --language kotlin --out-dir "$gen" --no-format
 cp "$gen/org/callseal/callseal.kt" "$here/src/main/kotlin/org/callseal/callseal.kt"
 echo "jniLibs and bindings ready; open $here in Android Studio or run ./gradlew assembleRelease"

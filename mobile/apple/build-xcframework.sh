@@ -42,7 +42,7 @@ done
 cargo build --release -p callseal-ffi -p uniffi-bindgen ${features[@]+"${features[@]}"}
 gen="$build/gen-swift"
 rm -rf "$gen"
-"$target/release/uniffi-bindgen" generate --library "$target/release/libcallseal_ffi.dylib" \
+"$target/release/callseal-bindgen" generate --library "$target/release/libcallseal_ffi.dylib" \
     --language swift --out-dir "$gen"
 "$here/generate-bindings.sh" "$gen"
 

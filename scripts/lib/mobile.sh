@@ -49,13 +49,26 @@ ffi_conformance_library() {
     printf '%s/%s' "$CALLSEAL_CONFORMANCE_LIB_DIR" "$(ffi_library_name)"
 }
 
-# Builds the shipping library and the generator in one cargo command (built
-# separately, uniffi would be compiled twice with different features).
+# Builds the shipping library and the generator. The library is built
+# exactly as maturin builds it for the Python wheel (`cargo rustc --profile
+# release --lib --crate-type cdylib` of callseal-ffi alone), so the wheel's
+# build finds it fresh and no run rebuilds it for the other: callseal-ffi
+# alone, because its dependencies' features must not be unified with the
+# generator's. The generator (binary callseal-bindgen) is a second cargo
+# command; only the small uniffi crate is compiled once more for it.
 build_ffi() {
     local locked
     locked="$(cargo_locked_flag)"
     # shellcheck disable=SC2086  # $locked is empty or one flag
-    cargo build --release $locked -p callseal-ffi -p uniffi-bindgen
+    cargo rustc --profile release --message-format json-render-diagnostics $locked \
+        --manifest-path "$CALLSEAL_ROOT/bindings/Cargo.toml" --lib --crate-type cdylib >/dev/null || return 1
+    # shellcheck disable=SC2086
+    cargo build --release $locked -p uniffi-bindgen
+}
+
+# The generator, as built by build_ffi.
+bindgen_path() {
+    printf '%s/release/callseal-bindgen' "$CALLSEAL_TARGET"
 }
 
 # Builds the library with the Cargo feature `conformance` (the
@@ -112,7 +125,7 @@ generate_bindings() {
     local language="$1" out="$2" library="${3:-$(ffi_library)}"
     rm -rf "$out"
     mkdir -p "$out"
-    "$CALLSEAL_TARGET/release/uniffi-bindgen" generate \
+    "$(bindgen_path)" generate \
         --library "$library" \
         --language "$language" --out-dir "$out" --no-format
 }
@@ -154,11 +167,16 @@ ensure_kotlinc() {
     [[ -x "$KOTLIN_HOME/bin/kotlinc" ]] || { warn "kotlinc not found in $KOTLIN_HOME"; return 1; }
 }
 
-# A Python venv with pytest; sets CALLSEAL_VENV.
+# A Python venv with pytest and maturin (the exact version below, the one
+# bindings/python/pyproject.toml requires); sets CALLSEAL_VENV. The suite
+# itself runs in a fresh venv of its own (scripts/test-mobile).
+MATURIN_VERSION="1.16.0"
+
 ensure_python_venv() {
     CALLSEAL_VENV="$CALLSEAL_TOOLS/python-venv"
     export CALLSEAL_VENV
-    if [[ -x "$CALLSEAL_VENV/bin/python" ]] && "$CALLSEAL_VENV/bin/python" -c 'import pytest' 2>/dev/null; then
+    if [[ -x "$CALLSEAL_VENV/bin/python" ]] && "$CALLSEAL_VENV/bin/python" -c 'import pytest' 2>/dev/null &&
+        [[ "$("$CALLSEAL_VENV/bin/maturin" --version 2>/dev/null)" == "maturin $MATURIN_VERSION" ]]; then
         return 0
     fi
     if ! have python3; then
@@ -167,8 +185,30 @@ ensure_python_venv() {
     if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
         apt_install python3-venv || return 1
     fi
-    log "creating the Python venv $CALLSEAL_VENV with pytest"
-    rm -rf "$CALLSEAL_VENV"
-    python3 -m venv "$CALLSEAL_VENV" || return 1
-    "$CALLSEAL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check pytest </dev/null || return 1
+    if [[ ! -x "$CALLSEAL_VENV/bin/python" ]]; then
+        log "creating the Python venv $CALLSEAL_VENV"
+        python3 -m venv "$CALLSEAL_VENV" || return 1
+    fi
+    log "installing pytest and maturin==$MATURIN_VERSION into $CALLSEAL_VENV"
+    "$CALLSEAL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check pytest \
+        "maturin==$MATURIN_VERSION" </dev/null || return 1
+}
+
+# build_wheel OUT_DIR — the wheel of bindings/python (package `callseal`,
+# the shipping library, release) into OUT_DIR with maturin; prints its path.
+# Run after build_ffi: maturin's cargo command is build_ffi's, so it finds
+# the library fresh, and maturin runs the generator found on PATH as
+# `uniffi-bindgen`, here the workspace's release build.
+build_wheel() {
+    local out="$1" bin="$CALLSEAL_MOBILE_BUILD/bin" locked
+    locked="$(cargo_locked_flag)"
+    mkdir -p "$bin" "$out"
+    ln -sf "$(bindgen_path)" "$bin/uniffi-bindgen"
+    rm -f "$out"/callseal-*.whl
+    # shellcheck disable=SC2086  # $locked is empty or one flag
+    (cd "$CALLSEAL_ROOT/bindings/python" && PATH="$bin:$PATH" \
+        "$CALLSEAL_VENV/bin/maturin" build --release $locked --out "$out" >&2) || return 1
+    local wheels=("$out"/callseal-*.whl)
+    [[ -f "${wheels[0]}" ]] || { warn "maturin wrote no wheel into $out"; return 1; }
+    printf '%s\n' "${wheels[0]}"
 }

@@ -1,8 +1,9 @@
 """Shared helpers of the Python suite.
 
-The suite imports the generated module ``callseal`` from PYTHONPATH (the
-folder scripts/test-mobile generates it into, with the library beside it)
-and reads the conformance files from CALLSEAL_CONFORMANCE.
+The suite imports the package ``callseal``: the wheel installed in a fresh
+venv (scripts/test-mobile), or, for the tests marked ``conformance``, the
+module generated from the conformance build, put first on PYTHONPATH. It
+reads the conformance files from CALLSEAL_CONFORMANCE.
 
 Tests marked ``conformance`` need the conformance build of the library
 (Cargo feature ``conformance``: the fixed-randomness functions);
@@ -12,18 +13,11 @@ other test against the shipping library (``-m "not conformance"``).
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
 
 import callseal
-
-
-def code_of(error: callseal.CallsealError) -> str:
-    """The stable kebab-case code of an error: ``Replay`` -> ``replay``."""
-    name = type(error).__name__
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def pytest_configure(config):

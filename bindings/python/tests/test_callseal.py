@@ -5,15 +5,28 @@ import json
 import os
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
 import callseal
-from conftest import code_of
 
 
 def test_version_is_the_workspace_version():
     assert callseal.version() == os.environ["CALLSEAL_VERSION"]
+
+
+def test_the_suite_runs_against_the_installed_wheel():
+    """Unmarked tests run against the package pip installed from the wheel
+    (no PYTHONPATH): callseal is a package in site-packages with the
+    library inside, and its metadata carries the workspace version."""
+    from importlib import metadata
+
+    folder = Path(callseal.__file__).parent
+    assert Path(callseal.__file__).name == "__init__.py"
+    assert "site-packages" in folder.parts
+    assert any(f.name.startswith("libcallseal_ffi") for f in folder.iterdir())
+    assert metadata.version("callseal") == os.environ["CALLSEAL_VERSION"]
 
 
 def test_frames_round_trip_and_replays_are_refused(key):
@@ -26,7 +39,7 @@ def test_frames_round_trip_and_replays_are_refused(key):
     assert receiver.decrypt(b"meta", frame) == b"hello"
     with pytest.raises(callseal.CallsealError.Replay) as caught:
         receiver.decrypt(b"meta", frame)
-    assert code_of(caught.value) == "replay"
+    assert caught.value.code() == "replay"
     assert receiver.remove_key(7) and not receiver.has_key(7)
 
 
@@ -82,7 +95,7 @@ def test_failures_are_typed_exceptions_and_the_interpreter_lives_on(key, tmp_pat
         for expected, call in calls:
             with pytest.raises(callseal.CallsealError) as caught:
                 call()
-            assert code_of(caught.value) == expected
+            assert caught.value.code() == expected
             assert str(caught.value)
     # Still alive and working.
     assert len(callseal.FrameSender(4, 1, key).encrypt(b"", bytes(17))) == 1 + 17 + 16
@@ -216,7 +229,7 @@ def test_the_wrong_peer_is_refused():
     forged = callseal.respond_to_call(eve, "bob", pinned.message)
     with pytest.raises(callseal.CallsealError.WrongPeer) as caught:
         pinned.session.handle(forged.message, callseal.IdentityStore.memory())
-    assert code_of(caught.value) == "wrong-peer"
+    assert caught.value.code() == "wrong-peer"
     assert pinned.session.state() == callseal.CallState.FAILED
 
 

@@ -5,7 +5,7 @@ build (the fixed-randomness functions replay calls.json)."""
 import pytest
 
 import callseal
-from conftest import code_of, load_cases, unhex
+from conftest import load_cases, unhex
 
 pytestmark = pytest.mark.conformance
 
@@ -55,7 +55,7 @@ def run_error_case(c) -> str | None:
         else:
             raise AssertionError(f"unknown operation {c['operation']}")
     except callseal.CallsealError as e:
-        return code_of(e)
+        return e.code()
     return None
 
 
@@ -135,13 +135,23 @@ def test_calls_replay_handshake_rekey_and_frames():
     assert {c["suite"] for c in cases} == set(range(1, 9))
 
 
-def test_every_error_kind_has_its_python_class():
-    """error_codes() is the core's list; every code is a subclass of CallsealError."""
+def test_every_error_kind_has_its_python_class_and_code():
+    """error_codes() is the core's list: one CallsealError subclass per code,
+    whose code() (computed by the core, from the error handed back to Rust)
+    gives the list, in the core's order."""
     codes = callseal.error_codes()
     assert "wrong-peer" in codes and len(set(codes)) == len(codes)
     classes = [cls for cls in vars(callseal.CallsealError).values()
                if isinstance(cls, type) and issubclass(cls, callseal.CallsealError)]
-    assert sorted(code_of(cls("why")) for cls in classes) == sorted(codes)
+    assert [cls("why").code() for cls in classes] == codes
+    # A real error carries its code too.
+    frame = callseal.FrameSender(4, 1, bytes(16)).encrypt(b"", b"x")
+    receiver = callseal.FrameReceiver()
+    receiver.add_key(1, 4, bytes(16))
+    receiver.decrypt(b"", frame)
+    with pytest.raises(callseal.CallsealError.Replay) as caught:
+        receiver.decrypt(b"", frame)
+    assert caught.value.code() == "replay" and caught.value.code() in codes
 
 
 def test_scripted_randomness_too_short_is_entropy():

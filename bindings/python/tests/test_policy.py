@@ -6,7 +6,6 @@ import json
 import pytest
 
 import callseal
-from conftest import code_of
 
 DOCUMENT = json.dumps({
     "version": 1,
@@ -50,7 +49,7 @@ def test_meetings_admit_and_refuse_with_reasons():
 def test_gated_features_raise_typed_errors():
     with pytest.raises(callseal.CallsealError.FeatureUnavailable) as caught:
         callseal.check_call_feature(True, "transcription")
-    assert code_of(caught.value) == "feature-unavailable"
+    assert caught.value.code() == "feature-unavailable"
     callseal.check_call_feature(False, "transcription")
     callseal.check_meeting_feature(True, "q-and-a")
     with pytest.raises(callseal.CallsealError.FeatureUnavailable):

@@ -1,14 +1,15 @@
 //! Generates the Kotlin, Swift and Python bindings of callseal-ffi from the
-//! built library (UniFFI "library mode"):
+//! built library (UniFFI "library mode"). The binary is `callseal-bindgen`:
 //!
 //! ```text
-//! cargo run -p uniffi-bindgen -- generate --library target/release/libcallseal_ffi.so \
+//! cargo build --release -p uniffi-bindgen
+//! target/release/callseal-bindgen generate --library target/release/libcallseal_ffi.so \
 //!     --language kotlin --out-dir build/kotlin --no-format
 //! ```
 //!
-//! Build it in the same cargo command as `callseal-ffi` (`cargo build
-//! --release -p callseal-ffi -p uniffi-bindgen`), so both use one build of
-//! `uniffi`; `scripts/test-mobile` does.
+//! It is the generator of the uniffi version callseal-ffi uses (the
+//! workspace pins it); maturin, building the Python wheel, runs it as
+//! `uniffi-bindgen` from PATH (`scripts/test-mobile`).
 
 fn main() {
     uniffi::uniffi_bindgen_main()

@@ -5,29 +5,10 @@
 // Only what the shipping library exports may be used here: the
 // fixed-randomness functions of conformance builds are for the test suite,
 // which calls them directly (scripts/test-mobile checks this file for them).
+//
+// The stable code of an error comes from the core: `error.code()` is a
+// method of the generated `CallsealError` (no table here).
 import Foundation
-
-extension CallsealError {
-    /// The stable kebab-case code of this error's kind, the same string the
-    /// JavaScript package puts in `error.code` ("malformed", "replay", ...).
-    public var code: String {
-        switch self {
-        case .Malformed: return "malformed"
-        case .InvalidArgument: return "invalid-argument"
-        case .AuthenticationFailed: return "authentication-failed"
-        case .Replay: return "replay"
-        case .UnknownKeyId: return "unknown-key-id"
-        case .KeyExhausted: return "key-exhausted"
-        case .ProtocolViolation: return "protocol-violation"
-        case .WrongPeer: return "wrong-peer"
-        case .PolicyForbids: return "policy-forbids"
-        case .FeatureUnavailable: return "feature-unavailable"
-        case .Storage: return "storage"
-        case .Entropy: return "entropy"
-        case .Internal: return "internal"
-        }
-    }
-}
 
 extension CallSession {
     /// Starts a call to `peer` as initiator: the session and the Commit to

@@ -22,7 +22,7 @@ final class CallsealTests: XCTestCase {
         XCTAssertEqual(try receiver.decrypt(metadata: Data("meta".utf8), frame: frame), Data("hello".utf8))
         XCTAssertThrowsError(try receiver.decrypt(metadata: Data("meta".utf8), frame: frame)) { error in
             guard case CallsealError.Replay = error else { return XCTFail("expected Replay, got \(error)") }
-            XCTAssertEqual((error as? CallsealError)?.code, "replay")
+            XCTAssertEqual((error as? CallsealError)?.code(), "replay")
         }
         XCTAssertTrue(receiver.removeKey(kid: 7))
         XCTAssertFalse(receiver.hasKey(kid: 7))
@@ -62,7 +62,7 @@ final class CallsealTests: XCTestCase {
         for _ in 0..<3 {
             for (expected, attempt) in attempts {
                 XCTAssertThrowsError(try attempt()) { error in
-                    XCTAssertEqual((error as? CallsealError)?.code, expected)
+                    XCTAssertEqual((error as? CallsealError)?.code(), expected)
                 }
             }
         }
@@ -74,7 +74,7 @@ final class CallsealTests: XCTestCase {
         _ = try sender.encrypt(metadata: Data(), payload: Data(count: 1))
         XCTAssertNil(sender.nextCounter())
         XCTAssertThrowsError(try sender.encrypt(metadata: Data(), payload: Data(count: 1))) { error in
-            XCTAssertEqual((error as? CallsealError)?.code, "key-exhausted")
+            XCTAssertEqual((error as? CallsealError)?.code(), "key-exhausted")
         }
     }
 

@@ -103,7 +103,7 @@ final class PolicyAndMeetingTests: XCTestCase {
         // A participant's add, and a co-organizer's roles change, are refused.
         XCTAssertThrowsError(try quinn.add(keyPackage: try MeetingClient(user: "sam", platform: "ios").keyPackage())) { error in
             guard case CallsealError.ProtocolViolation = error else { return XCTFail("\(error)") }
-            XCTAssertEqual((error as? CallsealError)?.code, "protocol-violation")
+            XCTAssertEqual((error as? CallsealError)?.code(), "protocol-violation")
         }
         XCTAssertThrowsError(try pete.promote(index: quinnIndex)) { error in
             guard case CallsealError.ProtocolViolation = error else { return XCTFail("\(error)") }
@@ -188,7 +188,7 @@ final class PolicyAndMeetingTests: XCTestCase {
         // A code from before the commit is refused: the users compared another roster.
         XCTAssertThrowsError(try next.markCodeVerified(store: saved, code: codeBefore)) { error in
             guard case CallsealError.InvalidArgument = error else { return XCTFail("\(error)") }
-            XCTAssertEqual((error as? CallsealError)?.code, "invalid-argument")
+            XCTAssertEqual((error as? CallsealError)?.code(), "invalid-argument")
         }
         // Equal codes show everyone sees the same roster, not who holds the
         // phone's key: comparing them leaves it flagged.

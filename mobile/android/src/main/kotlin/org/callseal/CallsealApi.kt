@@ -5,33 +5,10 @@
 // Only what the shipping library exports may be used here: the
 // fixed-randomness functions of conformance builds are for the test suites,
 // which call them directly (scripts/test-mobile checks this file for them).
+//
+// The stable code of an error comes from the core: `e.code()` is a method
+// of the generated `CallsealException` (no table here).
 package org.callseal
-
-/**
- * The stable kebab-case code of this error's kind, the same string the
- * JavaScript package puts in `error.code` ("malformed", "replay", ...).
- *
- * ```kotlin
- * try { receiver.decrypt(metadata, frame) }
- * catch (e: CallsealException) { log("frame dropped: ${e.code}") }
- * ```
- */
-val CallsealException.code: String
-    get() = when (this) {
-        is CallsealException.Malformed -> "malformed"
-        is CallsealException.InvalidArgument -> "invalid-argument"
-        is CallsealException.AuthenticationFailed -> "authentication-failed"
-        is CallsealException.Replay -> "replay"
-        is CallsealException.UnknownKeyId -> "unknown-key-id"
-        is CallsealException.KeyExhausted -> "key-exhausted"
-        is CallsealException.ProtocolViolation -> "protocol-violation"
-        is CallsealException.WrongPeer -> "wrong-peer"
-        is CallsealException.PolicyForbids -> "policy-forbids"
-        is CallsealException.FeatureUnavailable -> "feature-unavailable"
-        is CallsealException.Storage -> "storage"
-        is CallsealException.Entropy -> "entropy"
-        is CallsealException.Internal -> "internal"
-    }
 
 /**
  * Starts a call to [peer] as initiator: the session and the Commit to send.

@@ -174,7 +174,7 @@ class CallTest {
             CallSession.respond(eve, "eve", pinned.message)
             fail("eve answered a call to bob")
         } catch (e: CallsealException.WrongPeer) {
-            assertEquals("wrong-peer", e.code)
+            assertEquals("wrong-peer", e.code())
         }
         // Bob waits for carol's call, not alice's.
         try {
@@ -196,7 +196,7 @@ class CallTest {
             pinned.session.handle(forged.message, store)
             fail("alice accepted eve's key for bob")
         } catch (e: CallsealException.WrongPeer) {
-            assertEquals("wrong-peer", e.code)
+            assertEquals("wrong-peer", e.code())
         }
         assertEquals(CallState.FAILED, pinned.session.state())
         assertNull(pinned.session.securityCode())

@@ -37,7 +37,7 @@ class CallsealTest {
                     receiver.decrypt("meta".toByteArray(), frame)
                     fail("a replayed frame was accepted")
                 } catch (e: CallsealException.Replay) {
-                    assertEquals("replay", e.code)
+                    assertEquals("replay", e.code())
                 }
                 assertTrue(receiver.removeKey(7uL))
                 assertFalse(receiver.hasKey(7uL))
@@ -98,9 +98,9 @@ class CallsealTest {
                         is CallsealException.ProtocolViolation,
                         is CallsealException.WrongPeer,
                         is CallsealException.Storage -> assertTrue(e.message!!.isNotEmpty())
-                        else -> fail("unexpected kind ${e.code}")
+                        else -> fail("unexpected kind ${e.code()}")
                     }
-                    e.code
+                    e.code()
                 }
                 assertEquals(expected, code)
                 seen.add(code)
@@ -120,7 +120,7 @@ class CallsealTest {
                 sender.encrypt(ByteArray(0), ByteArray(1))
                 fail("an exhausted sender encrypted")
             } catch (e: CallsealException.KeyExhausted) {
-                assertEquals("key-exhausted", e.code)
+                assertEquals("key-exhausted", e.code())
             }
         }
     }
@@ -221,7 +221,7 @@ class CallsealTest {
                 a1.takeMedia()
                 fail("media taken twice")
             } catch (e: CallsealException.ProtocolViolation) {
-                assertEquals("protocol-violation", e.code)
+                assertEquals("protocol-violation", e.code())
             }
 
             // The store is a file: a new process (a new store object) remembers.

@@ -87,7 +87,7 @@ fun main() {
                 else -> answer("error invalid-argument unknown verb ${w[0]}")
             }
         } catch (e: CallsealException) {
-            answer("error ${e.code} ${e.message}")
+            answer("error ${e.code()} ${e.message}")
         } catch (e: IllegalStateException) {
             answer("error test-driver ${e.message}")
         } catch (e: NullPointerException) {

@@ -38,7 +38,7 @@ class MeetingTest {
             pete.handleCommit(members[1].first, 0uL)
             fail("a duplicate commit was applied")
         } catch (e: CallsealException.Replay) {
-            assertEquals("replay", e.code)
+            assertEquals("replay", e.code())
         }
         assertEquals(organizer.code(), pete.code())
         assertEquals(organizer.code(), quinn.code())
@@ -145,7 +145,7 @@ class MeetingTest {
             quinn.add(MeetingClient("sam", "ios").keyPackage())
             fail("a participant added a member")
         } catch (e: CallsealException.ProtocolViolation) {
-            assertEquals("protocol-violation", e.code)
+            assertEquals("protocol-violation", e.code())
         }
         try {
             pete.promote(quinnIndex)
@@ -161,7 +161,7 @@ class MeetingTest {
             olga.promote(99u)
             fail("a leaf with no member was promoted")
         } catch (e: CallsealException.InvalidArgument) {
-            assertEquals("invalid-argument", e.code)
+            assertEquals("invalid-argument", e.code())
         }
 
         // Quinn, a participant, updates its own leaf when due.
@@ -244,7 +244,7 @@ class MeetingTest {
             next.markCodeVerified(saved, codeBefore)
             fail("a stale code was taken")
         } catch (e: CallsealException.InvalidArgument) {
-            assertEquals("invalid-argument", e.code)
+            assertEquals("invalid-argument", e.code())
         }
         // Equal codes show everyone sees the same roster, not who holds the
         // phone's key: comparing them leaves it flagged.
@@ -265,7 +265,7 @@ class MeetingTest {
             MemberKeyStore.fromJson("[")
             fail("garbage was taken for a store")
         } catch (e: CallsealException.Storage) {
-            assertEquals("storage", e.code)
+            assertEquals("storage", e.code())
         }
     }
 }

@@ -54,7 +54,7 @@ class PolicyTest {
                 policy.evaluateMeeting("alice", true, listOf(MeetingParticipant("x", "linux")))
                 fail("an unknown platform was accepted")
             } catch (e: CallsealException.InvalidArgument) {
-                assertEquals("invalid-argument", e.code)
+                assertEquals("invalid-argument", e.code())
             }
         }
     }
@@ -65,7 +65,7 @@ class PolicyTest {
             checkCallFeature(true, "recording")
             fail("recording ran during an E2EE call")
         } catch (e: CallsealException.FeatureUnavailable) {
-            assertEquals("feature-unavailable", e.code)
+            assertEquals("feature-unavailable", e.code())
         }
         checkCallFeature(false, "recording")
         checkCallFeature(true, "chat")
@@ -108,7 +108,7 @@ class PolicyTest {
                         respondToCallWithPolicy(policy, "rec", bob, "bob", start.message)
                         fail("a call the policy forbids was answered")
                     } catch (e: CallsealException.PolicyForbids) {
-                        assertEquals("policy-forbids", e.code)
+                        assertEquals("policy-forbids", e.code())
                     }
                     // The decision is about alice: the expected caller is alice.
                     try {
