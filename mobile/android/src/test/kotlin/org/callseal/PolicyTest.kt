@@ -7,7 +7,12 @@ import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
+import org.junit.runner.RunWith
 
+// scripts/test-mobile runs the classes it names; the signed-policy tests and
+// the README's examples run with this one.
+@RunWith(WithCompanions::class)
+@AlsoRun(SignedPolicyTest::class, ReadmeExamplesTest::class)
 class PolicyTest {
     /** Global allows E2EE calls and meetings; alice and bob turned calls on; rec is recorded. */
     private val document = """
@@ -83,7 +88,7 @@ class PolicyTest {
 
     @Test
     fun aCallTakesItsModeFromThePolicy() {
-        PolicyDocument.fromJson(document).use { policy ->
+        verifiedPolicy(document).use { policy ->
             IdentityKeyPair.generate().use { alice ->
                 try {
                     initiateCallWithPolicy(policy, ExpectedPeer("carol"), alice, "alice")
