@@ -15,8 +15,12 @@
 //!   app applies to the [`CallMedia`] after an in-call rekey),
 //!   [`CallState`], [`Indicator`], [`PeerStatus`];
 //! - policy: [`PolicyDocument`] with its [`CallDecision`] and
-//!   [`MeetingDecision`], [`check_call_feature`], [`check_meeting_feature`],
-//!   and [`initiate_call_with_policy`] / [`respond_to_call_with_policy`];
+//!   [`MeetingDecision`], signed by the admin's [`PolicySigningKey`] and
+//!   checked into a [`VerifiedPolicy`] with the tenant key,
+//!   [`check_call_feature`], [`check_meeting_feature`], [`call_mode`] (a
+//!   [`CallMode`]) and [`accept_plain_call`], and
+//!   [`initiate_call_with_policy`] / [`respond_to_call_with_policy`] (which,
+//!   like the meeting sessions, take a [`VerifiedPolicy`] only);
 //! - meetings: [`MeetingClient`], [`MeetingSession`] and their records
 //!   ([`CommitMessages`], [`Batch`], [`EpochChange`], [`MeetingMember`] with
 //!   its [`Role`], [`RosterEntry`] with its [`IdentityStatus`]), and the
@@ -71,7 +75,8 @@ pub use meeting::{
     MeetingReceived, MeetingSession, MemberKeyStore, Role, RosterEntry,
 };
 pub use policy::{
-    CallDecision, MeetingDecision, MeetingParticipant, PolicyDocument, Refusal, check_call_feature,
+    CallDecision, CallMode, MeetingDecision, MeetingParticipant, PolicyDocument, PolicySigningKey,
+    Refusal, VerifiedPolicy, accept_plain_call, call_mode, check_call_feature,
     check_meeting_feature, initiate_call_with_policy, respond_to_call_with_policy,
 };
 

@@ -13,7 +13,7 @@ use crate::error::CallsealError;
 use crate::frame::suite;
 use crate::guard::{guard, lock};
 use crate::media::codec;
-use crate::policy::{PolicyDocument, Refusal};
+use crate::policy::{Refusal, VerifiedPolicy};
 
 impl From<MeetingError> for CallsealError {
     fn from(e: MeetingError) -> Self {
@@ -406,11 +406,16 @@ fn messages(m: core_meeting::CommitMessages) -> CommitMessages {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use callseal_ffi::{IdentityStatus, MeetingClient, MeetingSession, MemberKeyStore, PolicyDocument, Role};
+/// use callseal_ffi::{IdentityStatus, MeetingClient, MeetingSession, MemberKeyStore, PolicyDocument,
+///     PolicySigningKey, Role, VerifiedPolicy};
 ///
-/// let policy = Arc::new(PolicyDocument::from_json(r#"{"version":1,"policies":[{"Identity":"Global",
+/// let document = PolicyDocument::from_json(r#"{"version":1,"policies":[{"Identity":"Global",
 ///   "CallingEndtoEndEncryptionEnabledType":"Disabled","MeetingEndToEndEncryption":"DisabledUserOverride",
-///   "Description":""}]}"#.into())?);
+///   "Description":""}]}"#.into())?;
+/// // The admin signs the document; every client verifies it with the tenant key.
+/// let admin = PolicySigningKey::from_bytes(vec![7; 32])?;
+/// let signed = admin.sign(Arc::new(document), 1, 1_796_000_000)?;
+/// let policy = Arc::new(VerifiedPolicy::verify(signed, admin.tenant_key(), 0)?);
 /// let olga = Arc::new(MeetingClient::new("olga".into(), "desktop-mac".into())?);
 /// let pete = Arc::new(MeetingClient::new("pete".into(), "ios".into())?);
 /// let organizer = MeetingSession::create(olga, policy.clone(), 4, 0)?;
@@ -461,7 +466,7 @@ impl MeetingSession {
     #[uniffi::constructor]
     pub fn create(
         client: Arc<MeetingClient>,
-        policy: Arc<PolicyDocument>,
+        policy: Arc<VerifiedPolicy>,
         suite_id: u16,
         now_ms: u64,
     ) -> Result<Self, CallsealError> {
@@ -497,7 +502,7 @@ impl MeetingSession {
     pub fn join(
         client: Arc<MeetingClient>,
         welcome: Vec<u8>,
-        policy: Arc<PolicyDocument>,
+        policy: Arc<VerifiedPolicy>,
         now_ms: u64,
     ) -> Result<Self, CallsealError> {
         guard(|| {

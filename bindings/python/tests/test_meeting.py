@@ -7,6 +7,7 @@ import json
 import pytest
 
 import callseal
+from policy_signing import verified_policy
 
 POLICY = json.dumps({"version": 1, "policies": [{
     "Identity": "Global",
@@ -17,7 +18,7 @@ POLICY = json.dumps({"version": 1, "policies": [{
 
 
 def test_members_share_codes_and_media_and_removal_locks_out():
-    policy = callseal.PolicyDocument.from_json(POLICY)
+    policy = verified_policy(POLICY)
     organizer = callseal.MeetingSession.create(callseal.MeetingClient("olga", "desktop-mac"), policy, 1, 0)
     pete_client = callseal.MeetingClient("pete", "android")
     added = organizer.add(pete_client.key_package())
@@ -35,9 +36,9 @@ def test_members_share_codes_and_media_and_removal_locks_out():
 
 def test_refusals_are_typed():
     with pytest.raises(callseal.CallsealError.PolicyForbids):
-        callseal.MeetingSession.create(callseal.MeetingClient("o", "ios"), callseal.PolicyDocument(), 4, 0)
+        callseal.MeetingSession.create(callseal.MeetingClient("o", "ios"), verified_policy(callseal.PolicyDocument()), 4, 0)
     organizer = callseal.MeetingSession.create(
-        callseal.MeetingClient("o", "ios"), callseal.PolicyDocument.from_json(POLICY), 4, 0)
+        callseal.MeetingClient("o", "ios"), verified_policy(POLICY), 4, 0)
     with pytest.raises(callseal.CallsealError.PolicyForbids):
         organizer.add(callseal.MeetingClient("v", "vdi").key_package())
     with pytest.raises(callseal.CallsealError.Malformed):
@@ -47,7 +48,7 @@ def test_refusals_are_typed():
 
 
 def test_co_organizers_add_members_and_participants_cannot():
-    policy = callseal.PolicyDocument.from_json(POLICY)
+    policy = verified_policy(POLICY)
     olga = callseal.MeetingSession.create(callseal.MeetingClient("olga", "desktop-mac"), policy, 4, 0)
     # One commit and one Welcome for two joiners; the policy refuses the third.
     pete_client = callseal.MeetingClient("pete", "android")
@@ -124,7 +125,7 @@ def test_co_organizers_add_members_and_participants_cannot():
 
 
 def test_the_roster_shows_identity_statuses():
-    policy = callseal.PolicyDocument.from_json(POLICY)
+    policy = verified_policy(POLICY)
     olga_client = callseal.MeetingClient("olga", "desktop-mac")
     bob_laptop = callseal.MeetingClient("bob", "desktop-mac")
     store = callseal.MemberKeyStore()

@@ -6,6 +6,7 @@ import json
 import pytest
 
 import callseal
+from policy_signing import verified_policy
 
 DOCUMENT = json.dumps({
     "version": 1,
@@ -57,7 +58,7 @@ def test_gated_features_raise_typed_errors():
 
 
 def test_a_call_takes_its_mode_from_the_policy():
-    policy = callseal.PolicyDocument.from_json(DOCUMENT)
+    policy = verified_policy(DOCUMENT)
     alice = callseal.IdentityKeyPair.generate()
     with pytest.raises(callseal.CallsealError.PolicyForbids):
         callseal.initiate_call_with_policy(policy, callseal.ExpectedPeer(uid="carol"), alice, "alice")

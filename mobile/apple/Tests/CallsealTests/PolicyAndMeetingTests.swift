@@ -38,7 +38,7 @@ final class PolicyAndMeetingTests: XCTestCase {
     }
 
     func testMembersShareCodesAndMedia() throws {
-        let policy = try PolicyDocument.fromJson(json: document)
+        let policy = try verifiedPolicy(document)
         let organizer = try MeetingSession.create(
             client: try MeetingClient(user: "olga", platform: "desktop-mac"),
             policy: policy, suiteId: 4, nowMs: 0)
@@ -55,7 +55,7 @@ final class PolicyAndMeetingTests: XCTestCase {
     }
 
     func testCoOrganizersAddMembersAndParticipantsCannot() throws {
-        let policy = try PolicyDocument.fromJson(json: document)
+        let policy = try verifiedPolicy(document)
         let olga = try MeetingSession.create(
             client: try MeetingClient(user: "olga", platform: "desktop-mac"),
             policy: policy, suiteId: 4, nowMs: 0)
@@ -144,7 +144,7 @@ final class PolicyAndMeetingTests: XCTestCase {
     }
 
     func testTheRosterShowsIdentityStatuses() throws {
-        let policy = try PolicyDocument.fromJson(json: document)
+        let policy = try verifiedPolicy(document)
         let olgaClient = try MeetingClient(user: "olga", platform: "desktop-mac")
         let bobLaptop = try MeetingClient(user: "bob", platform: "desktop-mac")
         let store = MemberKeyStore()

@@ -21,7 +21,7 @@ class MeetingTest {
 
     @Test
     fun membersShareCodesAndMediaAndARemovedMemberIsLockedOut() {
-        val policy = PolicyDocument.fromJson(policyJson)
+        val policy = verifiedPolicy(policyJson)
         val organizer = MeetingSession.create(MeetingClient("olga", "desktop-mac"), policy, 4u, 0uL)
         val members = listOf("pete" to "android", "quinn" to "ios").map { (user, platform) ->
             val client = MeetingClient(user, platform)
@@ -67,13 +67,13 @@ class MeetingTest {
     @Test
     fun policyRefusalsAreTypedExceptions() {
         try {
-            MeetingSession.create(MeetingClient("olga", "desktop-mac"), PolicyDocument(), 4u, 0uL)
+            MeetingSession.create(MeetingClient("olga", "desktop-mac"), verifiedPolicy(PolicyDocument()), 4u, 0uL)
             fail("a meeting the policy forbids was created")
         } catch (e: CallsealException.PolicyForbids) {
             assertTrue(e.message!!.contains("policy-disabled"))
         }
         val organizer = MeetingSession.create(
-            MeetingClient("olga", "desktop-mac"), PolicyDocument.fromJson(policyJson), 4u, 0uL,
+            MeetingClient("olga", "desktop-mac"), verifiedPolicy(policyJson), 4u, 0uL,
         )
         try {
             organizer.add(MeetingClient("walt", "web").keyPackage())
@@ -95,7 +95,7 @@ class MeetingTest {
 
     @Test
     fun coOrganizersAddMembersAndParticipantsCannot() {
-        val policy = PolicyDocument.fromJson(policyJson)
+        val policy = verifiedPolicy(policyJson)
         val olga = MeetingSession.create(MeetingClient("olga", "desktop-mac"), policy, 4u, 0uL)
         // One commit and one Welcome for two joiners; the policy refuses the third.
         val peteClient = MeetingClient("pete", "android")
@@ -194,7 +194,7 @@ class MeetingTest {
 
     @Test
     fun theRosterShowsIdentityStatuses() {
-        val policy = PolicyDocument.fromJson(policyJson)
+        val policy = verifiedPolicy(policyJson)
         val olgaClient = MeetingClient("olga", "desktop-mac")
         val bobLaptop = MeetingClient("bob", "desktop-mac")
         val store = MemberKeyStore()

@@ -83,7 +83,7 @@ class PolicyTest {
 
     @Test
     fun aCallTakesItsModeFromThePolicy() {
-        PolicyDocument.fromJson(document).use { policy ->
+        verifiedPolicy(document).use { policy ->
             IdentityKeyPair.generate().use { alice ->
                 try {
                     initiateCallWithPolicy(policy, ExpectedPeer("carol"), alice, "alice")
