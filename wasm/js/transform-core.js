@@ -68,7 +68,7 @@ function wipe(bytes) {
 }
 
 export function createTransformCore(api, { now = () => performance.now(), crypto: cryptoOptions } = {}) {
-  const { CallSession, IdentityKeyPair, IdentityStore, MediaReceiver, MediaSender } = api;
+  const { CallSession, IdentityKeyPair, IdentityStore, MediaReceiver, MediaSender, VerifiedPolicy } = api;
   const media = createMediaCrypto(cryptoOptions);
 
   let sender = null;
@@ -266,6 +266,19 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     return { message: start.message, status: status() };
   }
 
+  // Runs `use` with the signed policy `{ signed, tenantKey, lastSeenSerial }`
+  // verified (nothing of a refused one is used); the reply carries the
+  // verified serial for the page to keep.
+  function underPolicy({ signed, tenantKey, lastSeenSerial = 0 }, use) {
+    if (!VerifiedPolicy) throw failure('invalid-argument', 'this build has no policy support');
+    const verified = VerifiedPolicy.verify(signed, tenantKey, lastSeenSerial);
+    try {
+      return { ...use(verified), policySerial: verified.serial };
+    } finally {
+      verified.free();
+    }
+  }
+
   function noCall() {
     return failure('protocol-violation', 'no call in progress');
   }
@@ -330,15 +343,26 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     removeReceiverKey({ kid }) {
       return { removed: receiver ? receiver.removeKey(kid) : false };
     },
-    startCall({ uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret }) {
+    startCall({ uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret, policy, requireE2ee }) {
       ensureIdentity(identitySecret);
       const options = { suite, allowShortTags, rekeyEveryMs, peerIdentity };
-      return newCall(CallSession.initiate(identity, uid, peerUid, options));
+      if (!policy) return newCall(CallSession.initiate(identity, uid, peerUid, options));
+      return underPolicy(policy, (verified) => {
+        const mode = api.callMode(verified.evaluateCall(uid, peerUid), requireE2ee === true);
+        // Not end-to-end encrypted: no call here, the reason for the page.
+        if (!mode.e2ee) return { message: null, status: null, notEndToEndEncrypted: mode.reason };
+        return newCall(api.initiateCallWithPolicy(verified, peerUid, identity, uid, options));
+      });
     },
-    answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret }) {
+    answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret, policy }) {
       ensureIdentity(identitySecret);
-      const options = { allowShortTags, rekeyEveryMs, expectedPeerUid, expectedPeerIdentity };
-      return newCall(CallSession.respond(identity, uid, commit, options));
+      const options = { allowShortTags, rekeyEveryMs, expectedPeerIdentity };
+      if (!policy) return newCall(CallSession.respond(identity, uid, commit, { ...options, expectedPeerUid }));
+      if (typeof expectedPeerUid !== 'string') {
+        throw failure('invalid-argument', 'answering under a policy needs expectedPeerUid: the decision is about the caller');
+      }
+      return underPolicy(policy, (verified) =>
+        newCall(api.respondToCallWithPolicy(verified, expectedPeerUid, identity, uid, commit, options)));
     },
     handleSignal({ message }) {
       if (!session) throw noCall();

@@ -256,12 +256,21 @@ export class E2eeWorker {
    * Calls `peerUid` (CallSession.initiate's options: `suite`, default 4,
    * `allowShortTags`, `rekeyEveryMs`, `peerIdentity`): resolves to
    * `{ message, status }`; send `message` to the peer.
+   *
+   * With `policy: { signed, tenantKey, lastSeenSerial }` (a signed policy
+   * document, docs/POLICY.md) the worker verifies it and decides the call:
+   * end-to-end encrypted, or `{ message: null, status: null,
+   * notEndToEndEncrypted: reason }` (show the reason; the call is plain),
+   * or `policy-forbids` when `requireE2ee` is set. A refused document
+   * rejects with its code (`malformed`, `wrong-peer`,
+   * `authentication-failed`, `replay`). The reply's `policySerial` is the
+   * serial to keep as the next `lastSeenSerial`.
    */
-  async startCall({ uid, peerUid, suite = 4, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret } = {}) {
+  async startCall({ uid, peerUid, suite = 4, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret, policy, requireE2ee } = {}) {
     const secret = identitySecret === undefined ? undefined : keyCopy(identitySecret);
     return this.#request(
       'startCall',
-      { uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret: secret },
+      { uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret: secret, policy, requireE2ee },
       transferOf(secret),
     );
   }
@@ -269,13 +278,16 @@ export class E2eeWorker {
   /**
    * Answers a call's first message (CallSession.respond's options:
    * `expectedPeerUid`, `expectedPeerIdentity`, `allowShortTags`,
-   * `rekeyEveryMs`): resolves to `{ message, status }`.
+   * `rekeyEveryMs`): resolves to `{ message, status }`. With `policy` (as
+   * `startCall`; `expectedPeerUid` then required) the call is answered only
+   * if the verified policy makes it end-to-end encrypted, else
+   * `policy-forbids`.
    */
-  async answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret } = {}) {
+  async answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret, policy } = {}) {
     const secret = identitySecret === undefined ? undefined : keyCopy(identitySecret);
     return this.#request(
       'answerCall',
-      { uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret: secret },
+      { uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret: secret, policy },
       transferOf(secret),
     );
   }

@@ -269,3 +269,53 @@ test('a protected target keeps its options; another protect call with other opti
   e2ee.terminate();
   assert.equal(e2ee.isProtected(receiver), false);
 });
+
+test('calls under a signed policy: decided in the worker, a downgrade reported, requireE2ee refuses it', async () => {
+  const { signPolicy, tenantKey } = await import('../signed-policy.mjs');
+  const doc = (bobOn) => JSON.stringify({
+    version: 1,
+    policies: [{
+      Identity: 'Global',
+      CallingEndtoEndEncryptionEnabledType: 'DisabledUserOverride',
+      MeetingEndToEndEncryption: 'Disabled',
+      Description: '',
+    }],
+    users: { alice: { e2ee_calls: true }, bob: { e2ee_calls: bobOn } },
+  });
+  const policy = (bobOn, serial = 1, lastSeenSerial = 0) => ({ signed: signPolicy(doc(bobOn), serial), tenantKey, lastSeenSerial });
+  const alice = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+  const bob = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+
+  // Both turned E2EE calls on: the call runs, and each side learns the serial.
+  const start = await alice.startCall({ uid: 'alice', peerUid: 'bob', policy: policy(true, 4) });
+  assert.equal(start.policySerial, 4);
+  assert.ok(start.message instanceof Uint8Array);
+  const answer = await bob.answerCall({ uid: 'bob', commit: start.message, expectedPeerUid: 'alice', policy: policy(true, 4) });
+  const reveal = await alice.handleSignal(answer.message);
+  const confirm = await bob.handleSignal(reveal.message);
+  const done = await alice.handleSignal(confirm.message);
+  assert.equal(done.status.state, 'encrypted');
+  assert.equal(done.status.securityCode, confirm.status.securityCode);
+
+  // Bob's setting off: no call, the reason instead; requireE2ee refuses.
+  const plain = await alice.startCall({ uid: 'alice', peerUid: 'bob', policy: policy(false, 5) });
+  assert.deepEqual(plain, { message: null, status: null, notEndToEndEncrypted: 'user-setting-off', policySerial: 5 });
+  await assert.rejects(alice.startCall({ uid: 'alice', peerUid: 'bob', policy: policy(false, 5), requireE2ee: true }), { code: 'policy-forbids' });
+  // Bob, whose verified policy says no, does not answer an E2EE call either.
+  const again = await alice.startCall({ uid: 'alice', peerUid: 'bob', policy: policy(true, 6) });
+  await assert.rejects(
+    bob.answerCall({ uid: 'bob', commit: again.message, expectedPeerUid: 'alice', policy: policy(false, 5) }),
+    { code: 'policy-forbids' },
+  );
+  await assert.rejects(bob.answerCall({ uid: 'bob', commit: again.message, policy: policy(true, 6) }), { code: 'invalid-argument' });
+
+  // What the server may try: an older document, a changed one, another tenant's.
+  await assert.rejects(alice.startCall({ uid: 'alice', peerUid: 'bob', policy: policy(false, 3, 4) }), { code: 'replay' });
+  const changed = policy(true, 7);
+  changed.signed = changed.signed.slice();
+  const at = new TextDecoder().decode(changed.signed).indexOf('"payload": "') + 30;
+  changed.signed[at] = changed.signed[at] === 0x41 ? 0x42 : 0x41;
+  await assert.rejects(alice.startCall({ uid: 'alice', peerUid: 'bob', policy: changed }), { code: 'authentication-failed' });
+  const other = { ...policy(true, 8), tenantKey: api.PolicySigningKey.generate().tenantKey() };
+  await assert.rejects(alice.startCall({ uid: 'alice', peerUid: 'bob', policy: other }), { code: 'wrong-peer' });
+});
