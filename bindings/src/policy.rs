@@ -145,18 +145,6 @@ fn call_decision(d: &core_policy::CallDecision) -> CallDecision {
     }
 }
 
-/// Every reason a call decision can give, for reading a record's `reason`
-/// back.
-const CALL_REASONS: [core_policy::Reason; 7] = [
-    core_policy::Reason::Ok,
-    core_policy::Reason::PolicyDisabled,
-    core_policy::Reason::UserSettingOff,
-    core_policy::Reason::ComplianceRecording,
-    core_policy::Reason::OrganizerSettingOff,
-    core_policy::Reason::UnsupportedPlatform,
-    core_policy::Reason::MeetingFull,
-];
-
 impl TryFrom<&CallDecision> for core_policy::CallDecision {
     type Error = CallsealError;
 
@@ -164,15 +152,9 @@ impl TryFrom<&CallDecision> for core_policy::CallDecision {
     /// unknown reason, or one that contradicts `e2ee` (`ok` exactly when it
     /// is end-to-end encrypted), is `InvalidArgument`.
     fn try_from(d: &CallDecision) -> Result<Self, CallsealError> {
-        let reason = CALL_REASONS
-            .into_iter()
-            .find(|r| r.code() == d.reason)
-            .ok_or_else(|| {
-                CallsealError::InvalidArgument(format!(
-                    "unknown call decision reason {:?}",
-                    d.reason
-                ))
-            })?;
+        let reason = core_policy::Reason::from_code(&d.reason).ok_or_else(|| {
+            CallsealError::InvalidArgument(format!("unknown call decision reason {:?}", d.reason))
+        })?;
         if d.e2ee != (reason == core_policy::Reason::Ok) {
             return Err(CallsealError::InvalidArgument(format!(
                 "a call decision with e2ee = {} cannot have the reason {:?}",
@@ -345,15 +327,18 @@ impl PolicySigningKey {
     /// `InvalidArgument` unless `seed` is 32 bytes.
     #[uniffi::constructor]
     pub fn from_bytes(seed: Vec<u8>) -> Result<Self, CallsealError> {
+        let seed = zeroize::Zeroizing::new(seed);
         guard(|| {
-            let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| {
-                CallsealError::InvalidArgument(format!(
+            let mut copy = zeroize::Zeroizing::new([0u8; 32]);
+            if seed.len() != 32 {
+                return Err(CallsealError::InvalidArgument(format!(
                     "a policy signing key is 32 bytes, not {}",
                     seed.len()
-                ))
-            })?;
+                )));
+            }
+            copy.copy_from_slice(&seed);
             Ok(Self {
-                inner: core_policy::PolicySigningKey::from_bytes(seed),
+                inner: core_policy::PolicySigningKey::from_zeroizing(copy),
             })
         })
     }
@@ -667,22 +652,11 @@ mod tests {
 
     #[test]
     fn every_reason_reads_back_and_nothing_else() {
-        for reason in CALL_REASONS {
+        for reason in Reason::ALL {
             let d = record(reason == Reason::Ok, reason.code());
             let core = core_policy::CallDecision::try_from(&d).unwrap();
             assert_eq!((core.e2ee, core.reason), (d.e2ee, reason));
         }
-        // A new reason does not compile here until CALL_REASONS has it.
-        let listed = |r: Reason| match r {
-            Reason::Ok
-            | Reason::PolicyDisabled
-            | Reason::UserSettingOff
-            | Reason::ComplianceRecording
-            | Reason::OrganizerSettingOff
-            | Reason::UnsupportedPlatform
-            | Reason::MeetingFull => CALL_REASONS.contains(&r),
-        };
-        assert!(CALL_REASONS.into_iter().all(listed));
         for (e2ee, reason) in [
             (true, "maybe"),
             (false, "OK"),

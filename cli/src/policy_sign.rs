@@ -87,6 +87,12 @@ pub(crate) fn keygen(args: &KeygenArgs) -> Result<(), String> {
 
 /// `publish`: the store's document, signed with the next serial.
 pub(crate) fn publish(store: &PolicyStore, args: &PublishArgs) -> Result<(), String> {
+    // One publish at a time per key: two must never sign one serial.
+    let lock_path = sibling(&args.key, ".lock");
+    let lock =
+        open_lock(&lock_path).map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let (key, last) = read_key_file(&args.key)?;
     let serial = match args.serial {
         Some(n) if n <= last => {
@@ -153,9 +159,23 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// A refused document's error with its stable code first, for scripts.
+/// A refused document's error with its stable code first, for scripts;
+/// control, invisible and bidirectional characters from the document are
+/// escaped, so it cannot forge lines of output.
 fn coded(e: PolicyError) -> String {
-    format!("{}: {e}", e.kind().code())
+    let text: String = e
+        .to_string()
+        .chars()
+        .take(2000)
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{061c}') {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    format!("{}: {text}", e.kind().code())
 }
 
 fn tenant_key(arg: &str) -> Result<TenantKey, String> {
@@ -170,6 +190,13 @@ fn tenant_key(arg: &str) -> Result<TenantKey, String> {
 
 fn read_key_file(path: &Path) -> Result<(PolicySigningKey, u64), String> {
     let bad = |why: String| format!("{}: not a policy signing key file: {why}", path.display());
+    // The key file is replaced by renaming over it: a symlink there would be
+    // replaced by a plain file and the serial kept in its target go stale.
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.file_type().is_file() {
+        return Err(bad("not a regular file (a symlink?)".into()));
+    }
     let text = Zeroizing::new(
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
     );
@@ -179,7 +206,7 @@ fn read_key_file(path: &Path) -> Result<(PolicySigningKey, u64), String> {
         return Err(bad(format!("format {:?}", file.format)));
     }
     let mut seed = Zeroizing::new([0u8; 32]);
-    if secret.len() != 64 {
+    if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad("the secret is not 64 hex digits".into()));
     }
     for (i, byte) in seed.iter_mut().enumerate() {
@@ -188,7 +215,7 @@ fn read_key_file(path: &Path) -> Result<(PolicySigningKey, u64), String> {
             .and_then(|h| u8::from_str_radix(h, 16).ok())
             .ok_or_else(|| bad("the secret is not 64 hex digits".into()))?;
     }
-    Ok((PolicySigningKey::from_bytes(*seed), file.last_serial))
+    Ok((PolicySigningKey::from_zeroizing(seed), file.last_serial))
 }
 
 /// How to write the key file.
@@ -207,7 +234,12 @@ fn write_key_file(
     how: KeyWrite,
 ) -> Result<(), String> {
     let seed = key.to_bytes();
-    let secret = Zeroizing::new(seed.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let mut secret = Zeroizing::new(String::with_capacity(64));
+    for b in seed.iter() {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        secret.push(char::from(HEX[usize::from(b >> 4)]));
+        secret.push(char::from(HEX[usize::from(b & 15)]));
+    }
     let text = Zeroizing::new(format!(
         "{{\n  \"format\": \"{KEY_FORMAT}\",\n  \"secret\": \"{}\",\n  \"last_serial\": {last_serial}\n}}\n",
         secret.as_str()
@@ -240,6 +272,33 @@ fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The publish lock beside the key: never through a symlink, never a FIFO
+/// that would block.
+#[cfg(unix)]
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 #[cfg(unix)]

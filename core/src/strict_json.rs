@@ -31,7 +31,15 @@ enum Open {
     Array(usize),
 }
 
-/// Checks that no object in `bytes` has a member name twice.
+/// The deepest nesting accepted (what the JSON parser that follows accepts).
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// The most members one object may have (a document's largest, the users,
+/// is capped far below): bounds the memory the check uses.
+pub(crate) const MAX_MEMBERS: usize = 250_000;
+
+/// Checks that no object in `bytes` has a member name twice, nesting is at
+/// most [`MAX_DEPTH`] deep and no object has more than [`MAX_MEMBERS`].
 pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
     let syntax = |what: &str, at: usize| StrictJsonError::Syntax(format!("{what} at byte {at}"));
     let mut stack: Vec<Open> = Vec::new();
@@ -40,6 +48,9 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            b'{' | b'[' if stack.len() >= MAX_DEPTH => {
+                return Err(syntax("nesting deeper than 128", i));
+            }
             b'{' => {
                 stack.push(Open::Object {
                     names: BTreeSet::new(),
@@ -80,11 +91,14 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
                     let Some(Open::Object { names, current }) = stack.last_mut() else {
                         return Err(syntax("member name outside an object", i));
                     };
+                    if names.len() >= MAX_MEMBERS {
+                        return Err(syntax("an object with too many members", i));
+                    }
                     if !names.insert(decoded.clone()) {
                         let mut path = path_of(&stack);
                         path.push('.');
                         path.push_str(&String::from_utf16_lossy(&decoded));
-                        return Err(StrictJsonError::DuplicateKey(path));
+                        return Err(StrictJsonError::DuplicateKey(shown(&path)));
                     }
                     *current = Some(String::from_utf16_lossy(&decoded));
                     expect_name = false;
@@ -99,6 +113,23 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
     } else {
         Err(syntax("unterminated container", bytes.len()))
     }
+}
+
+/// `path` as it may be shown: control, invisible and bidirectional
+/// characters escaped (`\u{202e}`), at most 200 characters.
+fn shown(path: &str) -> String {
+    let mut out = String::new();
+    for c in path.chars().take(200) {
+        if c.is_control() || crate::policy::is_invisible_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if path.chars().nth(200).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// The path of the innermost open member, e.g. `$.users[2]`.
@@ -228,8 +259,18 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_uses_no_recursion() {
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(check(deep.as_bytes()), Ok(()));
+    fn nesting_is_bounded() {
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert_eq!(check(ok.as_bytes()), Ok(()));
+        let deep = "[".repeat(24 << 20);
+        assert!(matches!(
+            check(deep.as_bytes()),
+            Err(StrictJsonError::Syntax(_))
+        ));
+        let deep = format!("{}{}", "{\"a\":".repeat(129), "}".repeat(129));
+        assert!(matches!(
+            check(deep.as_bytes()),
+            Err(StrictJsonError::Syntax(_))
+        ));
     }
 }

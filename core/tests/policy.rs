@@ -1166,3 +1166,49 @@ fn descriptions_in_a_stored_file_are_checked() {
     assert!(matches!(err, PolicyError::Corrupt(_)), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn store_refuses_untrusted_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("callseal-untrusted-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = PolicyStore::new(dir.join("policies.json"));
+    store
+        .update(|doc| doc.create_policy(Policy::named("P")?))
+        .unwrap();
+    // Writable by others: anyone could have planted its content.
+    std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(matches!(store.load(), Err(PolicyError::Io { .. })));
+    assert!(matches!(
+        store.update(|_| Ok(())),
+        Err(PolicyError::Io { .. })
+    ));
+    std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(store.load().unwrap().policy("P").is_ok());
+    // A FIFO in place of the lock (or the store) fails at once, never hangs.
+    let lock = dir.join("policies.json.lock");
+    std::fs::remove_file(&lock).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&lock)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(matches!(
+        store.update(|_| Ok(())),
+        Err(PolicyError::Io { .. })
+    ));
+    let fifo_store = PolicyStore::new(dir.join("fifo.json"));
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(fifo_store.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(matches!(fifo_store.load(), Err(PolicyError::Io { .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

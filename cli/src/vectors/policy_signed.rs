@@ -179,6 +179,16 @@ pub(super) fn cases() -> Result<Vec<SignedCase>, String> {
             "authentication-failed",
         ),
         refused(
+            "another tenant, signature not hex (forms are checked first)",
+            {
+                let theirs = sign(&other, 5)?;
+                let their_sig = signature_of(&theirs);
+                theirs.replace(&their_sig, &"zz".repeat(64))
+            },
+            0,
+            "malformed",
+        ),
+        refused(
             "white space added",
             good.replacen("{\n", "{ \n", 1),
             0,

@@ -64,6 +64,37 @@ fn keygen_publish_verify() {
     assert!(stderr(&o).contains("not above 2"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&signed).unwrap(), before);
 
+    // A symlinked or malformed key file is refused, and so is a "secret"
+    // that only parses leniently.
+    let link = store.dir.join("link.key");
+    std::os::unix::fs::symlink(&key, &link).unwrap();
+    let o = store.run(&[
+        "publish",
+        "--key",
+        link.to_str().unwrap(),
+        "--out",
+        signed_s,
+    ]);
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    let plus = store.dir.join("plus.key");
+    std::fs::write(
+        &plus,
+        format!(
+            "{{\"format\": \"callseal-policy-key/1\", \"secret\": \"{}\", \"last_serial\": 0}}",
+            "+a".repeat(32)
+        ),
+    )
+    .unwrap();
+    let o = store.run(&[
+        "publish",
+        "--key",
+        plus.to_str().unwrap(),
+        "--out",
+        signed_s,
+    ]);
+    assert!(stderr(&o).contains("not 64 hex digits"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&signed).unwrap(), before);
+
     // A client that saw serial 3 refuses serial 2 (rollback), with its code.
     let o = store.run(&[
         "verify",

@@ -32,8 +32,13 @@ pub enum CallMode {
 ///
 /// # Errors
 /// [`CallError::PolicyForbids`] with the decision's reason when
-/// `require_e2ee` is set and the decision is not end-to-end encrypted.
+/// `require_e2ee` is set and the decision is not end-to-end encrypted;
+/// [`CallError::InvalidUserId`] for a decision about an id the policy
+/// cannot hold ([`Reason::InvalidId`]).
 pub fn call_mode(decision: &CallDecision, require_e2ee: bool) -> Result<CallMode, CallError> {
+    if decision.reason == Reason::InvalidId {
+        return Err(CallError::InvalidUserId);
+    }
     match (decision.e2ee, require_e2ee) {
         (true, _) => Ok(CallMode::EndToEnd),
         (false, true) => Err(CallError::PolicyForbids(decision.reason)),
@@ -66,8 +71,15 @@ pub fn call_mode(decision: &CallDecision, require_e2ee: bool) -> Result<CallMode
 /// # Errors
 /// [`CallError::Downgrade`] when the decision makes the call end-to-end
 /// encrypted (a server or a peer dropped the encryption);
-/// [`CallError::PolicyForbids`] when `require_e2ee` is set.
+/// [`CallError::PolicyForbids`] when `require_e2ee` is set;
+/// [`CallError::InvalidUserId`] for a decision about an id the policy
+/// cannot hold ([`Reason::InvalidId`]).
 pub fn accept_plain_call(decision: &CallDecision, require_e2ee: bool) -> Result<Reason, CallError> {
+    // An id the policy cannot hold (`alice` + a zero-width space, shown as
+    // `alice`) must not pass for a stranger whose calls are plain.
+    if decision.reason == Reason::InvalidId {
+        return Err(CallError::InvalidUserId);
+    }
     if decision.e2ee {
         return Err(CallError::Downgrade);
     }

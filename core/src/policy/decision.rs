@@ -202,7 +202,9 @@ impl PolicyDocument {
     /// not depend on who calls whom.
     pub fn evaluate_call(&self, caller: &str, callee: &str) -> CallDecision {
         let users = [caller, callee];
-        let reason = if !users
+        let reason = if !users.iter().all(|u| valid_id(u)) {
+            Reason::InvalidId
+        } else if !users
             .iter()
             .all(|u| self.effective_policy(u).0.calling.allows_e2ee())
         {
@@ -225,7 +227,9 @@ impl PolicyDocument {
     /// template or a sensitivity label): [`Reason::Ok`],
     /// [`Reason::PolicyDisabled`] or [`Reason::OrganizerSettingOff`].
     pub fn meeting_mode(&self, organizer: &str, organizer_e2ee: bool) -> Reason {
-        if !self.effective_policy(organizer).0.meeting.allows_e2ee() {
+        if !valid_id(organizer) {
+            Reason::InvalidId
+        } else if !self.effective_policy(organizer).0.meeting.allows_e2ee() {
             Reason::PolicyDisabled
         } else if !organizer_e2ee {
             Reason::OrganizerSettingOff
@@ -249,7 +253,9 @@ impl PolicyDocument {
     /// assert_eq!(doc.admit(&Participant::new("a", Platform::SurfaceHub), 0), Reason::UnsupportedPlatform);
     /// ```
     pub fn admit(&self, participant: &Participant, admitted: usize) -> Reason {
-        if self.user(&participant.user).compliance_recording {
+        if !valid_id(&participant.user) {
+            Reason::InvalidId
+        } else if self.user(&participant.user).compliance_recording {
             Reason::ComplianceRecording
         } else if !participant.platform.supports_e2ee() {
             Reason::UnsupportedPlatform
@@ -296,4 +302,11 @@ impl PolicyDocument {
             refused,
         }
     }
+}
+
+/// Whether `id` is one the policy can hold (docs/POLICY.md, "Canonical
+/// ids"): a decision about any other id says [`Reason::InvalidId`] instead
+/// of treating it as a stranger with defaults.
+fn valid_id(id: &str) -> bool {
+    super::canonical_principal("user", id).is_ok()
 }

@@ -37,6 +37,7 @@
 //! ```
 
 mod canonical;
+pub(crate) use canonical::is_invisible as is_invisible_char;
 mod decision;
 mod definition;
 mod document;

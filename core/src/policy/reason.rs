@@ -30,11 +30,14 @@ pub enum Reason {
     /// The end-to-end encrypted meeting already has its maximum of
     /// participants.
     MeetingFull,
+    /// A user id the policy cannot hold (an invisible, bidirectional or
+    /// control character, not NFC, ...): never a stranger with defaults.
+    InvalidId,
 }
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Reason::Ok,
         Reason::PolicyDisabled,
         Reason::UserSettingOff,
@@ -42,6 +45,7 @@ impl Reason {
         Reason::OrganizerSettingOff,
         Reason::UnsupportedPlatform,
         Reason::MeetingFull,
+        Reason::InvalidId,
     ];
 
     /// The reason whose [`code`](Self::code) is `code`.
@@ -66,6 +70,7 @@ impl Reason {
             Reason::OrganizerSettingOff => "organizer-setting-off",
             Reason::UnsupportedPlatform => "unsupported-platform",
             Reason::MeetingFull => "meeting-full",
+            Reason::InvalidId => "invalid-id",
         }
     }
 
@@ -85,6 +90,7 @@ impl Reason {
                 "this platform cannot join end-to-end encrypted meetings"
             }
             Reason::MeetingFull => "the end-to-end encrypted meeting is full",
+            Reason::InvalidId => "a user id is not one the policy can hold",
         }
     }
 }

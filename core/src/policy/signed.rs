@@ -143,6 +143,11 @@ impl PolicySigningKey {
         Self(SigningKey::from_bytes(&seed))
     }
 
+    /// The key from its seed, which stays wiped on drop.
+    pub fn from_zeroizing(seed: Zeroizing<[u8; 32]>) -> Self {
+        Self(SigningKey::from_bytes(&seed))
+    }
+
     /// The 32-byte seed, wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.0.to_bytes())
@@ -293,12 +298,6 @@ impl PolicyDocument {
         let signer = unhex(&envelope.signer)
             .filter(|s| s.len() == 32 && hex(s) == envelope.signer)
             .ok_or_else(|| PolicyError::Corrupt("signer is not 64 lowercase hex digits".into()))?;
-        if signer != tenant_key.to_bytes() {
-            return Err(PolicyError::WrongTenant {
-                expected: tenant_key.to_hex(),
-                found: envelope.signer,
-            });
-        }
         let payload = Base64::decode_vec(&envelope.payload)
             .map_err(|_| PolicyError::Corrupt("payload is not padded base64".into()))?;
         let signature = unhex(&envelope.signature)
@@ -307,6 +306,13 @@ impl PolicyDocument {
             .ok_or_else(|| {
                 PolicyError::Corrupt("signature is not 128 lowercase hex digits".into())
             })?;
+        // Every value's form checked (docs/POLICY.md step 2): now whose it is.
+        if signer != tenant_key.to_bytes() {
+            return Err(PolicyError::WrongTenant {
+                expected: tenant_key.to_hex(),
+                found: envelope.signer,
+            });
+        }
         tenant_key
             .0
             .verify_strict(

@@ -62,11 +62,15 @@ impl PolicyStore {
     /// [`MAX_DOCUMENT_BYTES`], which is not read whole),
     /// [`PolicyError::UnsupportedVersion`].
     pub fn load(&self) -> Result<PolicyDocument, PolicyError> {
-        let file = match File::open(&self.path) {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        no_block(&mut options, true);
+        let file = match options.open(&self.path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PolicyDocument::new()),
             Err(e) => return Err(self.io(&self.path, e)),
         };
+        trusted(&file).map_err(|e| self.io(&self.path, e))?;
         // Read at most one byte past the limit: enough to know it is over.
         let mut bytes = Vec::new();
         file.take(MAX_DOCUMENT_BYTES as u64 + 1)
@@ -107,9 +111,11 @@ impl PolicyStore {
         let mut options = OpenOptions::new();
         options.create(true).truncate(false).write(true);
         no_follow(&mut options);
+        no_block(&mut options, false);
         let lock = options
             .open(&lock_path)
             .map_err(|e| self.io(&lock_path, e))?;
+        trusted(&lock).map_err(|e| self.io(&lock_path, e))?;
         lock.lock().map_err(|e| self.io(&lock_path, e))?;
         // The mode of the file being replaced; `None` for a new store.
         let old_permissions = match std::fs::symlink_metadata(&self.path) {
@@ -150,7 +156,10 @@ impl PolicyStore {
             #[cfg(unix)]
             if let Some(permissions) = old_permissions {
                 // Set explicitly: the creation mode is cut by the umask.
-                file.set_permissions(permissions)?;
+                // Never writable by group or others (a trusted store is not).
+                use std::os::unix::fs::PermissionsExt;
+                let mode = permissions.mode() & 0o7755;
+                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
             }
             #[cfg(not(unix))]
             let _ = old_permissions;
@@ -220,6 +229,50 @@ impl PolicyStore {
 /// name, a dangling link included (O_EXCL does not follow links); the lock
 /// file is opened with plain create, so O_NOFOLLOW is what keeps a planted
 /// link from creating or opening the file it points at.
+/// Opens without blocking (a FIFO planted in place of a file must not hang
+/// the admin's command; regular files behave the same), and, unless
+/// `follow`, without following a symlink.
+fn no_block(options: &mut OpenOptions, follow: bool) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let no_follow = if follow { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(no_follow | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    let _ = (options, follow);
+}
+
+/// A store or lock file this user may trust: a regular file, on unix owned
+/// by this user (where the system says who that is: `/proc/self`) and not
+/// writable by group or others. Anything else may have been planted by
+/// another user in a shared folder.
+fn trusted(file: &File) -> std::io::Result<()> {
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(me) = std::fs::metadata("/proc/self")
+            && me.uid() != meta.uid()
+        {
+            return Err(std::io::Error::other(format!(
+                "owned by user {}, not by this user ({})",
+                meta.uid(),
+                me.uid()
+            )));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(std::io::Error::other(
+                "writable by group or others: anyone could have changed it (chmod go-w)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn no_follow(options: &mut OpenOptions) {
     #[cfg(unix)]
     {

@@ -107,3 +107,72 @@ fn required_e2ee_refuses_a_downgrade() {
     edited[payload_at + 30] ^= 0x01;
     assert!(PolicyDocument::verify(&edited, &key, 1).is_err());
 }
+
+#[test]
+fn ids_the_policy_cannot_hold_are_never_strangers() {
+    use callseal_core::policy::{Participant, Platform};
+    let mut doc = doc(true);
+    doc.update_policy(
+        "Global",
+        PolicyUpdate {
+            meeting: Some(E2eeSetting::DisabledUserOverride),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    doc.update_user(
+        "\u{e9}mile@corp.com",
+        UserUpdate {
+            compliance_recording: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    doc.update_user(
+        "bob",
+        UserUpdate {
+            compliance_recording: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Spellings of recorded users that no entry point stores: refused with
+    // their own reason, not admitted as strangers.
+    let spellings = [
+        "E\u{301}mile@corp.com",
+        "bob\u{200b}",
+        "bob ",
+        "\u{202e}bob",
+    ];
+    let participants: Vec<Participant> = spellings
+        .iter()
+        .map(|u| Participant::new(*u, Platform::DesktopMac))
+        .collect();
+    let meeting = doc.evaluate_meeting("alice", true, &participants);
+    assert!(meeting.e2ee);
+    assert!(meeting.admitted.is_empty(), "{meeting:?}");
+    assert!(
+        meeting
+            .refused
+            .iter()
+            .all(|r| r.reason == Reason::InvalidId)
+    );
+    assert_eq!(
+        doc.evaluate_meeting("alice\u{200b}", true, &[]).reason,
+        Reason::InvalidId
+    );
+    // A plain call "from alice" (with a zero-width space) is not accepted as
+    // a stranger's, and no call starts with such an id.
+    let decision = doc.evaluate_call("bob", "alice\u{200b}");
+    assert_eq!(decision.reason, Reason::InvalidId);
+    assert!(!decision.e2ee);
+    assert!(matches!(
+        accept_plain_call(&decision, false),
+        Err(CallError::InvalidUserId)
+    ));
+    assert!(matches!(
+        call_mode(&decision, false),
+        Err(CallError::InvalidUserId)
+    ));
+    assert_eq!(Reason::from_code("invalid-id"), Some(Reason::InvalidId));
+}

@@ -79,4 +79,8 @@ test('a downgrade shows on both sides, and requireE2ee refuses it', () => {
   assert.equal(errorCode(() => acceptPlainCall(on.evaluateCall('bob', 'alice'), false)), 'protocol-violation');
   assert.equal(errorCode(() => callMode({ e2ee: false, reason: 'nonsense' }, false)), 'invalid-argument');
   assert.equal(errorCode(() => callMode(null, false)), 'invalid-argument');
+  assert.equal(errorCode(() => callMode({ e2ee: true, reason: 'policy-disabled' }, false)), 'invalid-argument');
+  assert.equal(errorCode(() => acceptPlainCall({ e2ee: false, reason: 'ok' }, false)), 'invalid-argument');
+  // An id the policy cannot hold is never a stranger whose calls are plain.
+  assert.equal(errorCode(() => acceptPlainCall(on.evaluateCall('bob', 'alice\u200b'), false)), 'invalid-argument');
 });
