@@ -152,19 +152,7 @@ impl TryFrom<&CallDecision> for core_policy::CallDecision {
     /// unknown reason, or one that contradicts `e2ee` (`ok` exactly when it
     /// is end-to-end encrypted), is `InvalidArgument`.
     fn try_from(d: &CallDecision) -> Result<Self, CallsealError> {
-        let reason = core_policy::Reason::from_code(&d.reason).ok_or_else(|| {
-            CallsealError::InvalidArgument(format!("unknown call decision reason {:?}", d.reason))
-        })?;
-        if d.e2ee != (reason == core_policy::Reason::Ok) {
-            return Err(CallsealError::InvalidArgument(format!(
-                "a call decision with e2ee = {} cannot have the reason {:?}",
-                d.e2ee, d.reason
-            )));
-        }
-        Ok(core_policy::CallDecision {
-            e2ee: d.e2ee,
-            reason,
-        })
+        Ok(core_policy::CallDecision::from_parts(d.e2ee, &d.reason)?)
     }
 }
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use callseal_core::policy::{
-    MAX_SIGNED_POLICY_NUMBER, PolicyDocument, PolicyError, PolicySigningKey, PolicyStore, TenantKey,
+    MAX_SIGNED_POLICY_NUMBER, PolicyDocument, PolicyError, PolicySigningKey, PolicyStore,
+    TenantKey, escape_for_display,
 };
 use clap::Args;
 use serde::Deserialize;
@@ -163,19 +164,11 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(), String> {
 /// control, invisible and bidirectional characters from the document are
 /// escaped, so it cannot forge lines of output.
 fn coded(e: PolicyError) -> String {
-    let text: String = e
-        .to_string()
-        .chars()
-        .take(2000)
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{061c}') {
-                format!("\\u{{{:x}}}", u32::from(c))
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
-    format!("{}: {text}", e.kind().code())
+    format!(
+        "{}: {}",
+        e.kind().code(),
+        escape_for_display(&e.to_string(), 2000)
+    )
 }
 
 fn tenant_key(arg: &str) -> Result<TenantKey, String> {

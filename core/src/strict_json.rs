@@ -98,7 +98,9 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
                         let mut path = path_of(&stack);
                         path.push('.');
                         path.push_str(&String::from_utf16_lossy(&decoded));
-                        return Err(StrictJsonError::DuplicateKey(shown(&path)));
+                        return Err(StrictJsonError::DuplicateKey(
+                            crate::policy::escape_for_display(&path, 200),
+                        ));
                     }
                     *current = Some(String::from_utf16_lossy(&decoded));
                     expect_name = false;
@@ -113,23 +115,6 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
     } else {
         Err(syntax("unterminated container", bytes.len()))
     }
-}
-
-/// `path` as it may be shown: control, invisible and bidirectional
-/// characters escaped (`\u{202e}`), at most 200 characters.
-fn shown(path: &str) -> String {
-    let mut out = String::new();
-    for c in path.chars().take(200) {
-        if c.is_control() || crate::policy::is_invisible_char(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    if path.chars().nth(200).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// The path of the innermost open member, e.g. `$.users[2]`.

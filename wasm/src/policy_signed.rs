@@ -171,16 +171,8 @@ fn decision(value: &JsValue) -> Result<CallDecision, Failure> {
     let reason = js_sys::Reflect::get(value, &JsValue::from_str("reason"))
         .ok()
         .and_then(|v| v.as_string())
-        .and_then(|r| Reason::from_code(&r))
-        .ok_or_else(|| Failure::invalid("a call decision needs a known reason"))?;
-    // As the core makes them: `ok` exactly when end-to-end encrypted.
-    if e2ee != (reason == Reason::Ok) {
-        return Err(Failure::invalid(format!(
-            "a call decision with e2ee = {e2ee} cannot have the reason {:?}",
-            reason.code()
-        )));
-    }
-    Ok(CallDecision { e2ee, reason })
+        .ok_or_else(|| Failure::invalid("a call decision needs a string reason"))?;
+    Ok(CallDecision::from_parts(e2ee, &reason)?)
 }
 
 /// How a call under `decision` (from `evaluateCall`) runs:

@@ -127,6 +127,32 @@ fn is_nfc(value: &str) -> bool {
     unicode_normalization::is_nfc_quick(value.chars()) == unicode_normalization::IsNormalized::Yes
 }
 
+/// `text` as it may be printed or logged: control, invisible and
+/// bidirectional characters escaped (`\u{202e}`), so text from a document
+/// cannot fake lines or reorder what is shown; at most `max_chars`
+/// characters, then `…`.
+///
+/// ```
+/// use callseal_core::policy::escape_for_display;
+///
+/// assert_eq!(escape_for_display("a\nb\u{202e}c", 100), "a\\u{a}b\\u{202e}c");
+/// assert_eq!(escape_for_display("abcdef", 3), "abc…");
+/// ```
+pub fn escape_for_display(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(max_chars) {
+        if c.is_control() || is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if text.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Checks a policy's `Description`: at most 1,024 bytes, no control
 /// characters (a line break included) and no invisible or
 /// bidirectional-control characters, so that what an admin reads in a

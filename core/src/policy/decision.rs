@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::ser::SerializeStruct;
 
 use super::{
-    CallFeature, FeatureUnavailable, MeetingFeature, Platform, PolicyDocument, Reason,
+    CallFeature, FeatureUnavailable, MeetingFeature, Platform, PolicyDocument, PolicyError, Reason,
     gate_call_feature, gate_meeting_feature,
 };
 
@@ -38,6 +38,38 @@ pub struct CallDecision {
 }
 
 impl CallDecision {
+    /// A decision as a wrapper reads it back from its own record: `e2ee`
+    /// and the reason's code, checked as the core makes them (a known
+    /// reason, `ok` exactly when end-to-end encrypted).
+    ///
+    /// # Errors
+    /// [`PolicyError::InvalidValue`] for an unknown reason or one that
+    /// contradicts `e2ee`.
+    ///
+    /// ```
+    /// use callseal_core::policy::{CallDecision, Reason};
+    ///
+    /// assert_eq!(CallDecision::from_parts(false, "user-setting-off")?.reason, Reason::UserSettingOff);
+    /// assert!(CallDecision::from_parts(true, "user-setting-off").is_err());
+    /// assert!(CallDecision::from_parts(false, "nonsense").is_err());
+    /// # Ok::<(), callseal_core::policy::PolicyError>(())
+    /// ```
+    pub fn from_parts(e2ee: bool, reason: &str) -> Result<CallDecision, PolicyError> {
+        let invalid = |allowed| PolicyError::InvalidValue {
+            what: "call decision reason",
+            value: reason.to_owned(),
+            allowed,
+        };
+        let code =
+            Reason::from_code(reason).ok_or_else(|| invalid("a reason's kebab-case code"))?;
+        if e2ee != (code == Reason::Ok) {
+            return Err(invalid(
+                "`ok` exactly when the decision is end-to-end encrypted",
+            ));
+        }
+        Ok(CallDecision { e2ee, reason: code })
+    }
+
     /// The features refused during this call.
     pub fn unavailable_features(&self) -> &'static [CallFeature] {
         if self.e2ee {

@@ -37,7 +37,6 @@
 //! ```
 
 mod canonical;
-pub(crate) use canonical::is_invisible as is_invisible_char;
 mod decision;
 mod definition;
 mod document;
@@ -52,7 +51,7 @@ mod user;
 
 pub use canonical::{
     MAX_DESCRIPTION_BYTES, MAX_PRINCIPAL_BYTES, canonical_principal, check_description,
-    principal_skeleton,
+    escape_for_display, principal_skeleton,
 };
 pub use decision::{
     CallDecision, MAX_E2EE_MEETING_PARTICIPANTS, MeetingDecision, Participant, Refusal,

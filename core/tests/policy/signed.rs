@@ -2,6 +2,7 @@
 //! a server that delivers the policy can try, each refused with its own
 //! error kind, and nothing of a refused document used.
 
+use base64ct::{Base64, Encoding};
 use callseal_core::ErrorKind;
 use callseal_core::policy::{
     E2eeSetting, PolicyDocument, PolicyError, PolicySigningKey, PolicyUpdate, TenantKey, UserUpdate,
@@ -45,23 +46,7 @@ fn signed(serial: u64) -> Vec<u8> {
 /// The payload's bytes, decoded from a signed document.
 fn payload_of(signed: &[u8]) -> Vec<u8> {
     let v: serde_json::Value = serde_json::from_slice(signed).unwrap();
-    base64_decode(v["payload"].as_str().unwrap())
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in text.bytes().filter(|&c| c != b'=') {
-        acc = (acc << 6) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
+    Base64::decode_vec(v["payload"].as_str().unwrap()).unwrap()
 }
 
 #[test]
@@ -131,7 +116,7 @@ fn tampered_signed_policy_is_refused_in_every_part() {
     let good_sig: serde_json::Value = serde_json::from_slice(&good).unwrap();
     let forged = text.replace(
         good_sig["payload"].as_str().unwrap(),
-        &base64_encode(&forged_payload),
+        &Base64::encode_string(&forged_payload),
     );
     let mut forged = forged.into_bytes();
     // Keep the real signature of the real payload.
@@ -160,28 +145,6 @@ fn tampered_signed_policy_is_refused_in_every_part() {
         PolicyDocument::verify(upper.as_bytes(), &key, 0),
         Err(PolicyError::Corrupt(_))
     ));
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.len();
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= n {
-                out.push(ALPHABET[((v >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -287,7 +250,7 @@ fn sign_raw(key: &PolicySigningKey, payload: &[u8]) -> Vec<u8> {
     format!(
         "{{\n  \"format\": \"callseal-signed-policy/1\",\n  \"signer\": \"{}\",\n  \"payload\": \"{}\",\n  \"signature\": \"{}\"\n}}\n",
         key.tenant_key().to_hex(),
-        base64_encode(payload),
+        Base64::encode_string(payload),
         hex::encode(signature.to_bytes()),
     )
     .into_bytes()
