@@ -7,6 +7,7 @@ mod frame_cmd;
 mod num;
 mod policy_cmd;
 mod policy_sign;
+mod relay;
 mod rng;
 mod vectors;
 
@@ -33,6 +34,23 @@ enum Command {
     Policy(policy_cmd::PolicyArgs),
     /// Write the cross-target conformance files from fixed inputs.
     Vectors(vectors::VectorsArgs),
+    /// Run an untrusted WebSocket relay for signalling, meetings and media
+    /// frames (docs/RELAY.md).
+    ///
+    /// The relay routes JSON signalling between named clients, orders
+    /// meeting commits in rooms (one per epoch) and forwards encrypted
+    /// media frames sent as binary messages. It sees names, sizes and
+    /// timing, never a key: end-to-end encryption is the clients' work.
+    ///
+    /// When ready it prints one line to standard output,
+    /// `callseal relay listening on ws://ADDR`, with the real port; then it
+    /// logs connection events to standard error (names only, never message
+    /// contents or keys). Ctrl-C stops it.
+    ///
+    /// Limits: messages up to 1 MiB, 256 clients, 256 members per room, 64
+    /// rooms per client; a client that does not read (1024 messages or 16
+    /// MiB queued for it) is disconnected.
+    Relay(relay::RelayArgs),
 }
 
 #[derive(clap::Args)]
@@ -80,6 +98,7 @@ fn main() -> ExitCode {
         Command::Frame(cmd) => frame_cmd::run(cmd),
         Command::Policy(args) => policy_cmd::run(args),
         Command::Vectors(args) => vectors::run(&args),
+        Command::Relay(args) => relay::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
