@@ -182,11 +182,12 @@ impl Client {
     }
 
     /// The relay closes the connection (after any messages still queued,
-    /// which are skipped).
-    fn assert_closed(&mut self) {
+    /// which are skipped); the code of its close frame, if it sent one.
+    fn assert_closed(&mut self) -> Option<u16> {
+        let mut code = None;
         loop {
             match self.ws.read() {
-                Ok(Message::Close(_)) => {}
+                Ok(Message::Close(frame)) => code = frame.map(|f| u16::from(f.code)),
                 Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_)) => {
                 }
                 Ok(Message::Frame(_)) => {}
@@ -195,7 +196,7 @@ impl Client {
                 {
                     panic!("the relay did not close the connection")
                 }
-                Err(_) => return,
+                Err(_) => return code,
             }
         }
     }
@@ -236,7 +237,7 @@ fn names_taken_and_invalid_are_refused() {
     let mut again = relay.connect();
     again.send_text(r#"{"type":"hello","name":"alice"}"#);
     again.recv_error("name-taken");
-    again.assert_closed();
+    assert_eq!(again.assert_closed(), Some(1000));
     let long = "x".repeat(65);
     for bad in ["", "al ice", "#room", "é", long.as_str()] {
         let mut c = relay.connect();
@@ -483,6 +484,34 @@ fn members_leave_and_disconnect() {
     // The name is free again.
     let (_bob, welcome) = relay.join("bob");
     assert_eq!(welcome["peers"], json!(["alice", "carol"]));
+    carol.recv_json(); // peer-joined bob
+
+    // A client is in at most 64 rooms; joining twice changes nothing.
+    for i in 0..64 {
+        carol.send_text(&format!(r#"{{"type":"join","room":"r{i}"}}"#));
+        assert_eq!(carol.recv_json()["members"], json!(["carol"]));
+    }
+    carol.send_text(r#"{"type":"join","room":"one-more"}"#);
+    carol.recv_error("too-many-rooms");
+    carol.send_text(r#"{"type":"join","room":"r0"}"#);
+    assert_eq!(carol.recv_json()["members"], json!(["carol"]));
+    carol.assert_silent();
+}
+
+#[test]
+fn ctrl_c_stops_the_relay_and_closes_connections() {
+    let mut relay = Relay::start(false);
+    let mut alice = relay.client("alice");
+    let status = Command::new("kill")
+        .args(["-INT", &relay.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(alice.assert_closed(), Some(1000));
+    let status = relay.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let logs = relay.logs_with("stopped");
+    assert!(logs.contains("stopped"), "{logs}");
 }
 
 #[test]
@@ -541,7 +570,7 @@ fn messages_over_one_mebibyte_are_refused() {
     let frame = vec![7u8; (1 << 20) - 3];
     alice.send_frame("bob", &frame);
     alice.recv_error("too-large");
-    alice.assert_closed();
+    assert_eq!(alice.assert_closed(), Some(1009));
     assert_eq!(bob.recv_text(), r#"{"type":"peer-left","name":"alice"}"#);
     // Text too.
     let mut carol = relay.client("carol");

@@ -19,6 +19,8 @@ use super::log;
 /// The most impersonation keys kept; past it, those of names in no call
 /// are forgotten.
 const MAX_IDENTITIES: usize = 1024;
+/// The most calls intercepted at once; past it, new calls pass untouched.
+const MAX_CALLS: usize = 1024;
 /// Bytes 2..18 of every call message: its session id.
 const SESSION_ID: std::ops::Range<usize> = 2..18;
 
@@ -179,6 +181,12 @@ impl Mitm {
 
     /// Answers `commit` from X as Y and calls Y as X.
     fn intercept(&mut self, x: &str, y: &str, commit: &[u8]) -> Option<Vec<Relayed>> {
+        if self.calls.len() >= MAX_CALLS && !self.calls.contains_key(&pair(x, y)) {
+            log(format_args!(
+                "mitm: {x} -> {y}: {MAX_CALLS} calls intercepted already; passed on"
+            ));
+            return None;
+        }
         let as_y = self.identity(y)?;
         let as_x = self.identity(x)?;
         // The relay accepts any suite the caller picked, short tags too.

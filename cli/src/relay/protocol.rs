@@ -406,6 +406,19 @@ mod tests {
         assert!(parse(r#"{"type":"nope"}"#).is_err());
         assert!(parse(r#"{"type":"hello","type":"hello","name":"a"}"#).is_err());
         assert!(parse("[]").is_err());
+        // Deep nesting in data is only scanned, never recursed into: no
+        // stack is at risk, and the data goes on as it came.
+        let deep = format!(
+            r#"{{"type":"signal","to":"b","data":{{"x":{}{}}}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(parse(&deep).is_ok());
+        let unbalanced = format!(
+            r#"{{"type":"signal","to":"b","data":{{"x":{}}}}}"#,
+            "[".repeat(100_000)
+        );
+        assert!(parse(&unbalanced).is_err());
         assert!(parse("").is_err());
     }
 

@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -167,6 +168,13 @@ async fn pump(
                     // WebSocket layer; the stream then ends.
                     Some(Ok(_)) => continue,
                     Some(Err(WsError::Capacity(_))) => return too_large(id, ws).await,
+                    // Gone without a close frame: a disconnect like any other.
+                    Some(Err(
+                        WsError::ConnectionClosed
+                        | WsError::AlreadyClosed
+                        | WsError::Io(_)
+                        | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+                    )) => return,
                     // Never the error's text: it can quote the message.
                     Some(Err(_)) => {
                         return log(format_args!("#{id}: WebSocket protocol error, closing"));
@@ -191,10 +199,15 @@ async fn pump(
     }
 }
 
-/// Sends a close frame and waits a moment for the client's.
+/// Sends a close frame (1000, normal closure) and waits a moment for the
+/// client's.
 async fn close(ws: &mut WebSocketStream<TcpStream>) {
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
     let _ = timeout(CLOSE_GRACE, async {
-        if ws.close(None).await.is_ok() {
+        if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }
     })
