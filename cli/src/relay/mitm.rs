@@ -222,7 +222,7 @@ impl Mitm {
         log(format_args!(
             "mitm: call {x} -> {y} intercepted: answering {x} as {y}, calling {y} as {x}"
         ));
-        self.calls.insert(
+        let replaced = self.calls.insert(
             pair(x, y),
             Intercepted {
                 initiator: x.to_owned(),
@@ -234,6 +234,9 @@ impl Mitm {
                 dropped: 0,
             },
         );
+        if let Some(old) = replaced {
+            log_end(&old);
+        }
         Some(vec![
             Relayed {
                 to: x.to_owned(),
@@ -305,13 +308,17 @@ impl Mitm {
             if !c.involves(name) {
                 return true;
             }
-            log(format_args!(
-                "mitm: call {} -> {} ended: {} frames re-encrypted, {} dropped",
-                c.initiator, c.responder, c.reencrypted, c.dropped
-            ));
+            log_end(c);
             false
         });
     }
+}
+
+fn log_end(c: &Intercepted) {
+    log(format_args!(
+        "mitm: call {} -> {} ended: {} frames re-encrypted, {} dropped",
+        c.initiator, c.responder, c.reencrypted, c.dropped
+    ));
 }
 
 /// Takes the leg's media keys once its handshake is complete, as the
