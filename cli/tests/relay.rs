@@ -847,6 +847,19 @@ fn a_man_in_the_middle_relay_reencrypts_and_the_codes_differ() {
     let (mut alice, mut bob) = call(&relay);
     let (alice_code, bob_code) = (alice.code(), bob.code());
     assert_ne!(alice_code, bob_code);
+    // Signals that are not call messages pass unchanged.
+    for data in [
+        r#"{"sdp" : "v=0", "call":7}"#,
+        r#"{ "call":"not base64!" }"#,
+    ] {
+        alice
+            .client
+            .send_text(&format!(r#"{{"type":"signal","to":"bob","data":{data}}}"#));
+        assert_eq!(
+            bob.client.recv_text(),
+            format!(r#"{{"type":"signal","from":"alice","data":{data}}}"#)
+        );
+    }
     exchange(&mut alice, &mut bob, true);
     // The relay logs both legs' codes: the ones each victim sees.
     let logs = relay.logs_with("the codes differ");

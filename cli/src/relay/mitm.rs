@@ -122,6 +122,9 @@ impl Mitm {
     /// messages to send instead, or `None` to pass it on unchanged (not a
     /// call the relay can intercept).
     pub(crate) fn on_signal(&mut self, from: &str, to: &str, call: &[u8]) -> Option<Vec<Relayed>> {
+        if from == to {
+            return None;
+        }
         let key = pair(from, to);
         let is_commit =
             call.get(1).copied().and_then(MessageType::from_byte) == Some(MessageType::Commit);
@@ -140,8 +143,10 @@ impl Mitm {
         let handled = match leg.session.handle(call, &mut leg.store) {
             Ok(handled) => handled,
             Err(e) => {
+                // The error's kind only: its text can quote the message.
+                let kind = e.kind();
                 log(format_args!(
-                    "mitm: call {} -> {}: the leg with {from} failed ({e}); call dropped",
+                    "mitm: call {} -> {}: the leg with {from} failed ({kind}); call dropped",
                     c.initiator, c.responder
                 ));
                 self.calls.remove(&key);
@@ -150,13 +155,17 @@ impl Mitm {
         };
         let before = leg.media.is_some();
         if let Err(e) = take_media(leg) {
-            log(format_args!("mitm: leg with {from}: no media keys ({e})"));
+            let kind = e.kind();
+            log(format_args!(
+                "mitm: leg with {from}: no media keys ({kind})"
+            ));
         }
         if let (Some(update), Some((sender, receiver))) = (handled.media, &mut leg.media)
             && let Err(e) = update.apply(sender.sender_mut(), receiver.receiver_mut())
         {
+            let kind = e.kind();
             log(format_args!(
-                "mitm: leg with {from}: rekey not applied ({e})"
+                "mitm: leg with {from}: rekey not applied ({kind})"
             ));
         }
         if leg.media.is_some() && !before {
@@ -198,8 +207,9 @@ impl Mitm {
             match CallSession::respond(&as_y, y, None, commit, &config, &mut OsEntropy) {
                 Ok(answer) => answer,
                 Err(e) => {
+                    let kind = e.kind();
                     log(format_args!(
-                        "mitm: {x} -> {y}: not a Commit the relay can answer ({e}); passed on"
+                        "mitm: {x} -> {y}: not a Commit the relay can answer ({kind}); passed on"
                     ));
                     return None;
                 }
@@ -213,8 +223,9 @@ impl Mitm {
         let (facing_y, own_commit) = match started {
             Ok(started) => started,
             Err(e) => {
+                let kind = e.kind();
                 log(format_args!(
-                    "mitm: {x} -> {y}: cannot call {y} ({e}); passed on"
+                    "mitm: {x} -> {y}: cannot call {y} ({kind}); passed on"
                 ));
                 return None;
             }
