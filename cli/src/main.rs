@@ -39,8 +39,9 @@ enum Command {
     ///
     /// The relay routes JSON signalling between named clients, orders
     /// meeting commits in rooms (one per epoch) and forwards encrypted
-    /// media frames sent as binary messages. It sees names, sizes and
-    /// timing, never a key: end-to-end encryption is the clients' work.
+    /// media frames sent as binary messages. It sees who talks to whom,
+    /// the signalling, sizes and timing, but never a key: end-to-end
+    /// encryption is the clients' work.
     ///
     /// When ready it prints one line to standard output,
     /// `callseal relay listening on ws://ADDR`, with the real port; then it
