@@ -9,7 +9,15 @@
 //                          `{ id, result }` or `{ id, error: { code, message } }`
 //   transform(options)     the per-frame function of one sender (options.side
 //                          'send') or receiver ('receive'), for a TransformStream
+//   streamFailed(options, err)  reports a transform's stream that ended in error
 //   stats                  the counters
+//
+// Events go out through `emit(type, detail)` (the worker posts them to the
+// page, where E2eeWorker dispatches them): `state`, `code`, `peer-changed`,
+// `store` (the identity store's JSON after a change, to persist),
+// `decrypt-failed`, `missing-key` and `stream-error` (wasm/README.md,
+// "Events"). Failure events are coalesced: at most one per code (per key id
+// for `missing-key`) every FAILURE_EVENT_MS, with the count since the last.
 //
 // Rules it enforces (docs in wasm/README.md, "Keys and frames"):
 // - a key id goes into one sender only: a KID this worker has sent under is
@@ -24,6 +32,9 @@
 // WebCrypto (media-crypto.js: one awaited call per frame, the same bytes);
 // a transform then returns a promise, and the stream waits for it.
 import { createMediaCrypto } from './media-crypto.js';
+
+/** The shortest time between two failure events of one code (ms). */
+export const FAILURE_EVENT_MS = 1000;
 
 /**
  * The media kind a codec carries: 'audio', 'video', or null (generic). Takes
@@ -40,13 +51,17 @@ export function codecKind(codec) {
 const KNOWN_CODEC = /^(audio\/opus|video\/(vp8|vp9|h264|h265|hevc|av1))$/i;
 
 // The codec of an encoded frame: its metadata's MIME type, else the MIME
-// type the page gave for its payload type, else generic.
-function codecOf(frame, payloadTypes) {
+// type the page gave for its payload type, else the page's `codec` for the
+// transceiver, else generic.
+function codecOf(frame, payloadTypes, fallback) {
   const meta = frame.getMetadata ? frame.getMetadata() : {};
   let mime = meta.mimeType;
   if (!mime && meta.payloadType !== undefined && payloadTypes) {
     mime = payloadTypes[meta.payloadType];
   }
+  // The transceiver's own codec, for browsers that give neither (Safari's
+  // video frames carry no payload type).
+  if (!mime) mime = fallback;
   return mime && KNOWN_CODEC.test(mime) ? mime : 'generic';
 }
 
@@ -62,20 +77,38 @@ function failure(code, message) {
 // Key ids as bigints: Map and Set compare them by value.
 const kidKey = (kid) => BigInt(kid);
 
+// The key id an `unknown-key-id` error names (its message is the core's
+// "no key for key id N"), or null.
+function missingKid(err) {
+  const m = /key id (\d+)/.exec(String((err && err.message) || ''));
+  return m ? BigInt(m[1]) : null;
+}
+
 /** Fills a posted key buffer with zeros (the core keeps its own copy). */
 function wipe(bytes) {
   if (bytes instanceof Uint8Array) bytes.fill(0);
 }
 
-export function createTransformCore(api, { now = () => performance.now(), crypto: cryptoOptions } = {}) {
+export function createTransformCore(api, { now = () => performance.now(), crypto: cryptoOptions, emit = () => {} } = {}) {
   const { CallSession, IdentityKeyPair, IdentityStore, MediaReceiver, MediaSender, VerifiedPolicy } = api;
   const media = createMediaCrypto(cryptoOptions);
 
   let sender = null;
   let receiver = null;
+  // Frame crypto that replaces the sender and receiver while set (a
+  // meeting's: meeting-core.js): `{ encrypt(codec, bytes) → Uint8Array,
+  // decrypt(bytes) → { codec, kid, payload } }`, each throwing a coded error.
+  let frames = null;
   let session = null;
   let identity = null;
   let store = null;
+  // What the page last heard: the call's status and the store's JSON text.
+  let lastStatus = null;
+  let lastStoreJson = null;
+  // Transforms the page detached (by token): their frames are dropped.
+  const detached = new Set();
+  // Failure events waiting out FAILURE_EVENT_MS: key → { at, count }.
+  const failureEvents = new Map();
   let mediaTaken = false;
   // The call's own sender and receiver (from takeMedia), which its rekeys
   // update; null once setSenderKey replaced the sender.
@@ -97,6 +130,11 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     decryptedByCodec: {},
     decryptedByKind: { audio: 0, video: 0 },
     decryptFailuresByKind: { audio: 0, video: 0 },
+    // Frames under a counter this receiver already accepted: WebRTC's
+    // retransmissions (and any repeat), dropped quietly, not failures.
+    duplicates: 0,
+    duplicatesByKind: { audio: 0, video: 0 },
+    streamErrors: 0,
     ignoredSignals: {},
     rejectedOps: 0,
     rekeys: 0,
@@ -112,6 +150,40 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
 
   function countFailure(err) {
     bump(stats.failuresByCode, (err && err.code) || 'internal');
+  }
+
+  // Emits `type` for this failure unless one of the same key went out
+  // within FAILURE_EVENT_MS; the next one carries the count in between.
+  function failureEvent(type, key, detail) {
+    const t = now();
+    const seen = failureEvents.get(key);
+    if (seen && t - seen.at < FAILURE_EVENT_MS) {
+      seen.count += 1;
+      return;
+    }
+    failureEvents.set(key, { at: t, count: 0 });
+    emit(type, { ...detail, count: (seen ? seen.count : 0) + 1 });
+  }
+
+  function decryptFailed(err, kind) {
+    const code = (err && err.code) || 'internal';
+    if (code === 'replay') {
+      stats.duplicates += 1;
+      stats.duplicatesByKind[kind] += 1;
+      return;
+    }
+    stats.decryptFailures += 1;
+    stats.decryptFailuresByKind[kind] += 1;
+    countFailure(err);
+    failureEvent('decrypt-failed', `decrypt-failed ${code} ${kind}`, {
+      code,
+      kind,
+      message: String((err && err.message) || err),
+    });
+    if (code === 'unknown-key-id') {
+      const kid = missingKid(err);
+      failureEvent('missing-key', `missing-key ${kid}`, { kid, kind });
+    }
   }
 
   function replace(old, next) {
@@ -131,11 +203,12 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
 
   function encryptFrame(options) {
     return (frame, controller) => {
-      if (!sender) {
+      if (detached.has(options.token)) return controller.terminate();
+      if (!sender && !frames) {
         stats.droppedWithoutKey += 1;
         return;
       }
-      const codec = codecOf(frame, options.payloadTypes);
+      const codec = codecOf(frame, options.payloadTypes, options.codec);
       const failed = (err) => {
         stats.encryptFailures += 1;
         countFailure(err);
@@ -148,7 +221,8 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
       };
       let out;
       try {
-        out = media.encrypt(sender, codec, new Uint8Array(frame.data));
+        const bytes = new Uint8Array(frame.data);
+        out = frames ? frames.encrypt(codec, bytes) : media.encrypt(sender, codec, bytes);
       } catch (err) {
         failed(err);
         return undefined;
@@ -164,16 +238,13 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   function decryptFrame(options) {
     const kids = Array.isArray(options.kids) ? new Set(options.kids.map(kidKey)) : null;
     return (frame, controller) => {
+      if (detached.has(options.token)) return controller.terminate();
       const kind = options.kind || frameKind(frame);
-      if (!receiver) {
+      if (!receiver && !frames) {
         stats.droppedWithoutKey += 1;
         return;
       }
-      const failed = (err) => {
-        stats.decryptFailures += 1;
-        stats.decryptFailuresByKind[kind] += 1;
-        countFailure(err);
-      };
+      const failed = (err) => decryptFailed(err, kind);
       const done = ({ codec, kid, payload }) => {
         const codecIsKind = codecKind(codec);
         // A frame of another track (another key id, or another kind of
@@ -191,7 +262,8 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
       };
       let opened;
       try {
-        opened = media.decrypt(receiver, new Uint8Array(frame.data));
+        const bytes = new Uint8Array(frame.data);
+        opened = frames ? frames.decrypt(bytes) : media.decrypt(receiver, bytes);
       } catch (err) {
         failed(err);
         return undefined;
@@ -208,6 +280,43 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     const send = options.side === 'send';
     stats.transforms[send ? 'send' : 'receive'] += 1;
     return send ? encryptFrame(options) : decryptFrame(options);
+  }
+
+  // A transform's stream ended in error (not by `unprotect`): counted, and
+  // told to the page, which may protect the sender or receiver again.
+  function streamFailed(options = {}, err) {
+    if (detached.has(options.token)) return;
+    stats.streamErrors += 1;
+    stats.transforms[options.side === 'send' ? 'send' : 'receive'] -= 1;
+    emit('stream-error', {
+      side: options.side === 'send' ? 'send' : 'receive',
+      token: options.token ?? null,
+      message: String((err && err.message) || err),
+    });
+  }
+
+  // Tells the page what changed in the call and the store since it last
+  // heard: `state` for a new state, indicator, peer status or epoch; `code`
+  // for a new security code; `peer-changed` when the peer's identity key is
+  // not the one remembered; `store` for the store's new JSON.
+  function report() {
+    const current = status();
+    const before = lastStatus;
+    lastStatus = current;
+    if (current) {
+      const changed = (k) => !before || before[k] !== current[k];
+      if (['state', 'indicator', 'peerStatus', 'epoch', 'rekeyPending'].some(changed)) emit('state', current);
+      if (current.securityCode && changed('securityCode')) emit('code', { securityCode: current.securityCode, peerUid: current.peerUid });
+      if (current.peerStatus === 'changed' && changed('peerStatus')) emit('peer-changed', { peerUid: current.peerUid, status: current });
+    }
+    if (store) {
+      const json = JSON.stringify(store);
+      if (json !== lastStoreJson) {
+        const first = lastStoreJson === null;
+        lastStoreJson = json;
+        if (!first) emit('store', { store: JSON.parse(json) });
+      }
+    }
   }
 
   function status() {
@@ -231,7 +340,12 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     } finally {
       wipe(secret);
     }
-    if (!store) store = IdentityStore.memory();
+    if (!store) useStore(IdentityStore.memory());
+  }
+
+  function useStore(next) {
+    store = replace(store, next);
+    lastStoreJson = JSON.stringify(store);
   }
 
   // Once the handshake is done, its media keys replace any others.
@@ -263,6 +377,8 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   function newCall(start) {
     session = replace(session, start.session);
     mediaTaken = false;
+    lastStatus = null;
+    report();
     return { message: start.message, status: status() };
   }
 
@@ -312,6 +428,32 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     ping() {
       return { ok: true };
     },
+    useIdentity({ identitySecret, store: saved }) {
+      // Both checked before either is used: a bad store keeps the old pair.
+      let next = null;
+      try {
+        next = saved === undefined || saved === null ? IdentityStore.memory() : IdentityStore.fromJSON(saved);
+        if (!(identitySecret instanceof Uint8Array)) {
+          throw failure('invalid-argument', 'identitySecret must be the 32 bytes of IdentityKeyPair.toBytes()');
+        }
+        identity = replace(identity, IdentityKeyPair.fromBytes(identitySecret));
+      } catch (err) {
+        if (next) next.free();
+        throw err;
+      } finally {
+        wipe(identitySecret);
+      }
+      useStore(next);
+      return { publicKey: identity.publicKey() };
+    },
+    exportStore() {
+      return { store: store ? store.toJSON() : {} };
+    },
+    unprotect({ token }) {
+      if (token === undefined || token === null) throw failure('invalid-argument', 'unprotect needs the transform token');
+      detached.add(token);
+      return { ok: true };
+    },
     setSenderKey(args) {
       let next;
       try {
@@ -354,6 +496,15 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         return newCall(api.initiateCallWithPolicy(verified, peerUid, identity, uid, options));
       });
     },
+    // The verified policy's decision about a call, without starting one: a
+    // callee told that a call is plain checks it against its own copy.
+    decideCall({ uid, peerUid, policy }) {
+      if (!policy) throw failure('invalid-argument', 'decideCall needs a policy');
+      return underPolicy(policy, (verified) => {
+        const mode = api.callMode(verified.evaluateCall(uid, peerUid), false);
+        return { e2ee: mode.e2ee, reason: mode.e2ee ? null : mode.reason };
+      });
+    },
     answerCall({ uid, commit, expectedPeerUid, expectedPeerIdentity, allowShortTags, rekeyEveryMs, identitySecret, policy }) {
       ensureIdentity(identitySecret);
       const options = { allowShortTags, rekeyEveryMs, expectedPeerIdentity };
@@ -366,15 +517,24 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     },
     handleSignal({ message }) {
       if (!session) throw noCall();
-      const { reply, media, ignored } = session.handle(message, store);
+      let handled;
+      try {
+        handled = session.handle(message, store);
+      } finally {
+        report();
+      }
+      const { reply, media, ignored } = handled;
       takeCallMedia();
       if (media) applyUpdate(media);
       if (ignored) bump(stats.ignoredSignals, ignored);
+      report();
       return { message: reply, status: status(), ignored };
     },
     rekeyCall() {
       if (!session) throw noCall();
-      return { message: session.rekey(), status: status() };
+      const message = session.rekey();
+      report();
+      return { message, status: status() };
     },
     rekeyDue() {
       // The worker's own monotonic clock: the session only compares times it saw.
@@ -383,10 +543,44 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     markVerified() {
       if (!session) throw noCall();
       session.markVerified(store);
+      report();
       return { status: status() };
     },
     callStatus() {
       return { status: status() };
+    },
+    // Frames the app moves itself (WebCodecs over a WebSocket or WebTransport,
+    // say): the same sender and receiver as the transforms, so the same
+    // counters and replay window.
+    async seal({ codec, payload }) {
+      if (!sender && !frames) throw failure('protocol-violation', 'no sender key');
+      if (!(payload instanceof Uint8Array)) throw failure('invalid-argument', 'payload must be a Uint8Array');
+      const mime = typeof codec === 'string' && KNOWN_CODEC.test(codec) ? codec : 'generic';
+      const frame = frames ? frames.encrypt(mime, payload) : await media.encrypt(sender, mime, payload);
+      stats.encrypted += 1;
+      bump(stats.encryptedByCodec, mime);
+      return { frame };
+    },
+    async open({ frame, kind, kids }) {
+      if (!receiver && !frames) throw failure('unknown-key-id', 'no receive key');
+      if (!(frame instanceof Uint8Array)) throw failure('invalid-argument', 'frame must be a Uint8Array');
+      let opened;
+      try {
+        opened = frames ? frames.decrypt(frame) : await media.decrypt(receiver, frame);
+      } catch (err) {
+        decryptFailed(err, kind === 'audio' ? 'audio' : 'video');
+        throw err;
+      }
+      const codecIsKind = codecKind(opened.codec);
+      if ((Array.isArray(kids) && !kids.map(kidKey).includes(kidKey(opened.kid))) || (kind && codecIsKind && codecIsKind !== kind)) {
+        stats.misrouted += 1;
+        throw failure('protocol-violation', 'the frame belongs to another track');
+      }
+      const k = codecIsKind || (kind === 'audio' ? 'audio' : 'video');
+      stats.decrypted += 1;
+      bump(stats.decryptedByCodec, opened.codec);
+      stats.decryptedByKind[k] += 1;
+      return { codec: opened.codec, kid: opened.kid, counter: opened.counter, payload: opened.payload };
     },
     ratchet() {
       if (!sender) throw failure('protocol-violation', 'no sender key');
@@ -426,5 +620,14 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     }
   }
 
-  return { handle, transform, stats };
+  /**
+   * Hands frame crypto to `provider` (`{ encrypt(codec, bytes), decrypt(bytes) }`,
+   * see `frames` above) until called again with null: a meeting's keys
+   * protect every transform of this worker while it runs.
+   */
+  function useFrames(provider) {
+    frames = provider;
+  }
+
+  return { handle, transform, streamFailed, useFrames, emit, stats, failure };
 }

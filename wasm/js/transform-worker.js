@@ -19,7 +19,8 @@ import * as api from './index.js';
 import { createTransformCore } from './transform-core.js';
 
 const ready = api.default();
-const core = createTransformCore(api);
+// Events (call state, codes, failures, the store to persist) go to the page.
+const core = createTransformCore(api, { emit: (event, detail) => self.postMessage({ event, detail }) });
 
 async function pipe(readable, writable, options) {
   await ready;
@@ -35,13 +36,13 @@ self.onrtctransform = (event) => {
     () => self.postMessage({ attached: options.token }),
     (err) => self.postMessage({ attached: options.token, error: { code: 'internal', message: String(err) } }),
   );
-  pipe(readable, writable, options).catch(() => {});
+  pipe(readable, writable, options).catch((err) => core.streamFailed(options, err));
 };
 
 // createEncodedStreams(): the page posts the streams.
 const hostOps = Object.assign(Object.create(null), {
   stream({ readable, writable, options }) {
-    pipe(readable, writable, options || {}).catch(() => {});
+    pipe(readable, writable, options || {}).catch((err) => core.streamFailed(options || {}, err));
     return { ok: true };
   },
 });

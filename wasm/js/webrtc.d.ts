@@ -1,4 +1,5 @@
 import type { CallState, Ignored, Indicator, PeerStatus } from './callseal.js';
+import type { ErrorCode } from './errors.js';
 
 /** Whether this browser has RTCRtpScriptTransform. */
 export declare function hasScriptTransform(): boolean;
@@ -20,6 +21,20 @@ export interface CallStatus {
 export interface CallStep {
   message: Uint8Array | null;
   status: CallStatus | null;
+  /** Under a policy: why the call is not end-to-end encrypted (then `message` and `status` are null). */
+  notEndToEndEncrypted?: string;
+  /** Under a policy: the verified document's serial, the next `lastSeenSerial`. */
+  policySerial?: number;
+}
+
+/** A signed policy document for the worker to verify (docs/POLICY.md). */
+export interface SignedPolicy {
+  /** The signed envelope, its exact bytes. */
+  signed: Uint8Array;
+  /** The tenant's Ed25519 public key (32 bytes). */
+  tenantKey: Uint8Array;
+  /** The highest serial accepted before (default 0): an older document is a `replay`. */
+  lastSeenSerial?: number;
 }
 
 /** What `handleSignal` gave: also why a message changed nothing, if it did not. */
@@ -35,8 +50,12 @@ export interface StartCallOptions {
   allowShortTags?: boolean;
   rekeyEveryMs?: number;
   peerIdentity?: Uint8Array;
-  /** The 32-byte identity secret (default: a new identity for this worker). */
+  /** The 32-byte identity secret (default: the one `useIdentity` gave, else a new one). */
   identitySecret?: Uint8Array;
+  /** Decide the call under this signed policy (see `E2eeWorker.startCall`). */
+  policy?: SignedPolicy;
+  /** Refuse (`policy-forbids`) instead of reporting a plain call. */
+  requireE2ee?: boolean;
 }
 
 /** `answerCall`'s options (CallSession.respond's, plus the identity). */
@@ -48,6 +67,8 @@ export interface AnswerCallOptions {
   allowShortTags?: boolean;
   rekeyEveryMs?: number;
   identitySecret?: Uint8Array;
+  /** Answer only if this signed policy makes the call end-to-end encrypted (needs `expectedPeerUid`). */
+  policy?: SignedPolicy;
 }
 
 /** A key for `setSenderKey` / `addReceiverKey`. */
@@ -74,10 +95,16 @@ export interface SenderState {
   nextCounter: bigint | null;
 }
 
-/** `protectReceiver`'s options. */
-export interface ReceiverOptions {
+/** `protectSender`'s options. */
+export interface SenderOptions {
   /** RTP payload type → MIME type, where frame metadata lacks `mimeType`. */
   payloadTypes?: Record<number, string>;
+  /** The MIME type of frames that carry neither (Safari's video frames), e.g. `video/VP8`. */
+  codec?: string;
+}
+
+/** `protectReceiver`'s options. */
+export interface ReceiverOptions extends SenderOptions {
   /** The only key ids this receiver accepts (default: every key the worker has). */
   kids?: Iterable<bigint | number>;
   /** The media kind it accepts (default: its track's kind). */
@@ -99,6 +126,11 @@ export interface TransformStats {
   decryptedByCodec: Record<string, number>;
   decryptedByKind: { audio: number; video: number };
   decryptFailuresByKind: { audio: number; video: number };
+  /** Frames under a counter already accepted (WebRTC retransmissions): dropped quietly, not failures. */
+  duplicates: number;
+  duplicatesByKind: { audio: number; video: number };
+  /** Transform streams that ended in error (each also a `stream-error` event). */
+  streamErrors: number;
   /** Signalling messages the call ignored, by reason. */
   ignoredSignals: Partial<Record<Ignored, number>>;
   /** Rekey steps whose keys were installed. */
@@ -122,22 +154,81 @@ export interface E2eeWorkerOptions {
   attachTimeoutMs?: number;
 }
 
+/** An identity store's JSON: peer uid → its key (64 hex digits) and whether it was verified. */
+export type StoreJson = Record<string, { key: string; verified: boolean }>;
+
+/** The details of the worker's events, by event type. */
+export interface E2eeWorkerEventMap {
+  /** The call's state, indicator, peer status, epoch or pending rekey changed. */
+  state: CallStatus;
+  /** A new security code to show. */
+  code: { securityCode: string; peerUid: string | null };
+  /** The peer's identity key is not the one remembered (a new device, or an attack). */
+  'peer-changed': { peerUid: string | null; status: CallStatus };
+  /** The identity store changed: persist it (`useKeyring` does). */
+  store: { store: StoreJson };
+  /** Frames failed to decrypt (at most one event per code and kind a second; `count` since the last). */
+  'decrypt-failed': { code: ErrorCode; kind: 'audio' | 'video'; message: string; count: number };
+  /** Frames under a key id the worker has no key for (at most one event per key id a second). */
+  'missing-key': { kid: bigint | null; kind: 'audio' | 'video'; count: number };
+  /** A transform's stream ended in error: protect the sender or receiver again (a new transceiver with `encoded-streams`). */
+  'stream-error': { side: 'send' | 'receive'; token: number | null; message: string };
+  /** A `useKeyring` save failed. */
+  'storage-error': { message: string };
+}
+
+/** A typed `CustomEvent` of the worker. */
+export type E2eeWorkerEvent<K extends keyof E2eeWorkerEventMap> = CustomEvent<E2eeWorkerEventMap[K]>;
+
+/** The app's identity and peers in IndexedDB, so continuity survives a reload. */
+export declare class BrowserKeyring {
+  static open(options?: { name?: string; indexedDB?: IDBFactory }): Promise<BrowserKeyring>;
+  /** A copy of the identity secret (made on first use); wipe it after use. */
+  identitySecret(): Promise<Uint8Array>;
+  /** The peers' store JSON text saved last, or null. */
+  peers(): Promise<string | null>;
+  savePeers(store: string | StoreJson): Promise<void>;
+  /** Forgets the identity: a new one is made next time. */
+  forgetIdentity(): Promise<void>;
+  close(): void;
+}
+
 /** The main-thread side of the callseal transform worker. */
-export declare class E2eeWorker {
+export declare class E2eeWorker extends EventTarget {
   constructor(options?: E2eeWorkerOptions);
   readonly mode: 'script-transform' | 'encoded-streams';
   readonly worker: Worker;
   ready(): Promise<{ ok: true }>;
-  protectSender(sender: RTCRtpSender, options?: { payloadTypes?: Record<number, string> }): Promise<void>;
+  addEventListener<K extends keyof E2eeWorkerEventMap>(
+    type: K,
+    listener: (event: E2eeWorkerEvent<K>) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  protectSender(sender: RTCRtpSender, options?: SenderOptions): Promise<void>;
   protectReceiver(receiver: RTCRtpReceiver, options?: ReceiverOptions): Promise<void>;
   protectTransceiver(transceiver: RTCRtpTransceiver, options?: ReceiverOptions): Promise<void>;
   /** Whether a protect call resolved for this sender or receiver. */
   isProtected(target: RTCRtpSender | RTCRtpReceiver): boolean;
+  /** Detaches the worker (a sender loses its track first); whether it was protected. */
+  unprotect(target: RTCRtpSender | RTCRtpReceiver): Promise<boolean>;
+  /** The app's identity secret and its peers' store, for the calls to come. */
+  useIdentity(options: { identitySecret: Uint8Array; store?: string | StoreJson }): Promise<{ publicKey: Uint8Array }>;
+  /** Identity and peers from a BrowserKeyring, and every change saved back. */
+  useKeyring(keyring: BrowserKeyring): Promise<{ publicKey: Uint8Array }>;
+  /** The worker's identity store. */
+  exportStore(): Promise<StoreJson>;
   setSenderKey(key: SenderKey): Promise<{ ok: true }>;
   senderState(): Promise<SenderState>;
   addReceiverKey(key: FrameKey): Promise<{ ok: true }>;
   removeReceiverKey(kid: bigint | number): Promise<boolean>;
   startCall(options: StartCallOptions): Promise<CallStep>;
+  /** The verified policy's decision about a call, without starting one. */
+  decideCall(options: { uid: string; peerUid: string; policy: SignedPolicy }): Promise<{ e2ee: boolean; reason: string | null; policySerial: number }>;
+  /** Encrypts one frame the app moves itself, with the worker's sender. */
+  seal(options: { codec: string; payload: Uint8Array }): Promise<{ frame: Uint8Array }>;
+  /** Decrypts one frame the app moves itself, with the worker's receiver. */
+  open(options: { frame: Uint8Array; kind?: 'audio' | 'video'; kids?: Iterable<bigint | number> }): Promise<{ codec: string; kid: bigint; counter: bigint; payload: Uint8Array }>;
   answerCall(options: AnswerCallOptions): Promise<CallStep>;
   handleSignal(message: Uint8Array): Promise<SignalStep>;
   rekeyCall(): Promise<CallStep>;

@@ -3,15 +3,19 @@
 // (RTCRtpScriptTransform where the browser has it, createEncodedStreams()
 // otherwise), hands it keys, runs the 1:1 call in it (handshake and in-call
 // rekeys: the session and the call's keys stay in the worker, this side only
-// relays the signalling) and reads its counters.
+// relays the signalling), reads its counters and dispatches its events
+// (`state`, `code`, `peer-changed`, `store`, `decrypt-failed`, `missing-key`,
+// `stream-error`; wasm/README.md, "Events").
 import { CallsealError } from './errors.js';
+
+export { BrowserKeyring } from './keyring.js';
 
 /** Whether this browser has RTCRtpScriptTransform. */
 export function hasScriptTransform() {
   return typeof globalThis.RTCRtpScriptTransform === 'function';
 }
 
-export class E2eeWorker {
+export class E2eeWorker extends EventTarget {
   #worker;
   #pending = new Map();
   #next = 1;
@@ -22,7 +26,11 @@ export class E2eeWorker {
   #attaching = new WeakMap();
   // target → the options its transform was made with (see #attach).
   #attachedWith = new WeakMap();
+  // target → the token of its transform (the worker's name for it).
+  #tokens = new WeakMap();
   #attachWaits = new Map();
+  // The `store` listener of `useKeyring`, replaced by a later keyring.
+  #keyringListener = null;
 
   /**
    * @param {object} [options]
@@ -33,6 +41,7 @@ export class E2eeWorker {
    *   the worker to confirm its transform (default 10000)
    */
   constructor(options = {}) {
+    super();
     // The literal `new URL('./transform-worker.js', import.meta.url)` inside
     // `new Worker(...)`, with its options written out as an object literal
     // (Vite refuses options it cannot read statically), is what bundlers
@@ -45,7 +54,11 @@ export class E2eeWorker {
     this.#mode = options.mode || (hasScriptTransform() ? 'script-transform' : 'encoded-streams');
     this.#attachTimeoutMs = options.attachTimeoutMs ?? 10000;
     this.#worker.addEventListener('message', (event) => {
-      const { id, result, error, attached } = event.data || {};
+      const { id, result, error, attached, event: type, detail } = event.data || {};
+      if (typeof type === 'string') {
+        this.dispatchEvent(new CustomEvent(type, { detail }));
+        return;
+      }
       if (attached !== undefined) {
         const wait = this.#attachWaits.get(attached);
         if (wait) wait(error);
@@ -117,9 +130,10 @@ export class E2eeWorker {
   }
 
   async #install(target, options) {
+    const token = this.#next++;
+    options = { ...options, token };
+    this.#tokens.set(target, token);
     if (this.#mode === 'script-transform') {
-      const token = this.#next++;
-      options = { ...options, token };
       const confirmed = new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           this.#attachWaits.delete(token);
@@ -174,10 +188,12 @@ export class E2eeWorker {
 
   /**
    * Encrypts what `rtpSender` sends. `payloadTypes` maps RTP payload types
-   * to MIME types, for browsers whose frame metadata lacks `mimeType`.
+   * to MIME types, for browsers whose frame metadata lacks `mimeType`;
+   * `codec` (a MIME type, e.g. `video/VP8`) is the codec of frames that
+   * have neither (Safari gives no payload type for video frames).
    */
-  protectSender(rtpSender, { payloadTypes } = {}) {
-    return this.#attach(rtpSender, { side: 'send', payloadTypes }, payloadTypes !== undefined);
+  protectSender(rtpSender, { payloadTypes, codec } = {}) {
+    return this.#attach(rtpSender, { side: 'send', payloadTypes, codec }, payloadTypes !== undefined || codec !== undefined);
   }
 
   /**
@@ -191,10 +207,10 @@ export class E2eeWorker {
    * not run a script transform set on a receiver later (in `ontrack`, or
    * after a round trip to the worker).
    */
-  protectReceiver(rtpReceiver, { payloadTypes, kids, kind } = {}) {
-    const options = { side: 'receive', payloadTypes, kind: kind || rtpReceiver.track?.kind };
+  protectReceiver(rtpReceiver, { payloadTypes, kids, kind, codec } = {}) {
+    const options = { side: 'receive', payloadTypes, kind: kind || rtpReceiver.track?.kind, codec };
     if (kids !== undefined) options.kids = Array.from(kids, (k) => BigInt(k));
-    const explicit = payloadTypes !== undefined || kids !== undefined || kind !== undefined;
+    const explicit = payloadTypes !== undefined || kids !== undefined || kind !== undefined || codec !== undefined;
     return this.#attach(rtpReceiver, options, explicit);
   }
 
@@ -212,6 +228,68 @@ export class E2eeWorker {
       this.protectSender(transceiver.sender, options),
       this.protectReceiver(transceiver.receiver, options),
     ]);
+  }
+
+  /**
+   * Detaches this worker from `target` (an RTCRtpSender or RTCRtpReceiver
+   * it protects): its transform stops and frames no longer pass through
+   * the worker. A sender first loses its track (`replaceTrack(null)`), so
+   * nothing goes out in clear: give it a track again only after protecting
+   * it again (with `encoded-streams`, a target cannot be protected twice:
+   * use a new transceiver). Resolves to whether `target` was protected.
+   */
+  async unprotect(target) {
+    if (!this.#protected.has(target)) return false;
+    const token = this.#tokens.get(target);
+    if (typeof target.replaceTrack === 'function') await target.replaceTrack(null);
+    await this.#request('unprotect', { token });
+    if (this.#mode === 'script-transform') target.transform = null;
+    this.#protected.delete(target);
+    this.#attachedWith.delete(target);
+    this.#tokens.delete(target);
+    return true;
+  }
+
+  /**
+   * Gives the worker the app's identity and what it remembers of peers,
+   * before a call: `identitySecret` (`IdentityKeyPair.toBytes()`, 32 bytes;
+   * a copy is transferred and wiped in the worker) and `store` (an
+   * `IdentityStore`'s JSON: text or object; omitted: empty). A bad store
+   * (`storage`) or secret (`invalid-argument`) changes nothing. After each
+   * change the worker sends a `store` event with the store's new JSON:
+   * persist it (`useKeyring` does). Resolves to `{ publicKey }`.
+   */
+  async useIdentity({ identitySecret, store } = {}) {
+    const secret = keyCopy(identitySecret);
+    return this.#request('useIdentity', { identitySecret: secret, store }, transferOf(secret));
+  }
+
+  /**
+   * Uses a `BrowserKeyring` (IndexedDB): its identity and peers go to the
+   * worker, and every `store` event is saved back to it, so continuity
+   * (`known-verified`, `changed`) survives a page reload. Resolves to
+   * `{ publicKey }`; the returned promise of each save is the keyring's.
+   */
+  async useKeyring(keyring) {
+    const [identitySecret, store] = await Promise.all([keyring.identitySecret(), keyring.peers()]);
+    try {
+      const result = await this.useIdentity({ identitySecret, store });
+      if (this.#keyringListener) this.removeEventListener('store', this.#keyringListener);
+      this.#keyringListener = (event) => {
+        keyring.savePeers(event.detail.store).catch((err) => {
+          this.dispatchEvent(new CustomEvent('storage-error', { detail: { message: String((err && err.message) || err) } }));
+        });
+      };
+      this.addEventListener('store', this.#keyringListener);
+      return result;
+    } finally {
+      identitySecret.fill(0);
+    }
+  }
+
+  /** The worker's identity store as JSON (an object; `{}` before any call). */
+  async exportStore() {
+    return (await this.#request('exportStore')).store;
   }
 
   /**
@@ -273,6 +351,36 @@ export class E2eeWorker {
       { uid, peerUid, suite, allowShortTags, rekeyEveryMs, peerIdentity, identitySecret: secret, policy, requireE2ee },
       transferOf(secret),
     );
+  }
+
+  /**
+   * What the signed policy (`{ signed, tenantKey, lastSeenSerial }`)
+   * decides for a call between `uid` and `peerUid`, verified in the worker:
+   * `{ e2ee, reason, policySerial }` (`reason` null when end-to-end
+   * encrypted). A callee told that a call is plain checks it with its own
+   * copy of the policy before showing the reason.
+   */
+  decideCall({ uid, peerUid, policy } = {}) {
+    return this.#request('decideCall', { uid, peerUid, policy });
+  }
+
+  /**
+   * Encrypts one frame the app moves itself (WebCodecs over a WebSocket,
+   * say) with the worker's sender: `codec` is a MIME type (`video/VP8`,
+   * `audio/opus`; others go as `generic`). Resolves to `{ frame }`.
+   */
+  seal({ codec, payload }) {
+    return this.#request('seal', { codec, payload });
+  }
+
+  /**
+   * Decrypts one frame the app moves itself with the worker's receiver
+   * (`kind` and `kids` as `protectReceiver`): `{ codec, kid, counter,
+   * payload }`, or rejects with the failure's code (a repeated counter:
+   * `replay`).
+   */
+  open({ frame, kind, kids }) {
+    return this.#request('open', { frame, kind, kids: kids === undefined ? undefined : Array.from(kids, (k) => BigInt(k)) });
   }
 
   /**
@@ -351,6 +459,7 @@ export class E2eeWorker {
     // Nothing is protected by a stopped worker.
     this.#protected = new WeakSet();
     this.#attachedWith = new WeakMap();
+    this.#tokens = new WeakMap();
   }
 }
 
@@ -364,10 +473,11 @@ function keyCopy(bytes) {
 }
 
 // The options of a transform, comparable: key ids as sorted strings.
-function optionsKey({ side, payloadTypes, kind, kids }) {
+function optionsKey({ side, payloadTypes, kind, kids, codec }) {
   return JSON.stringify([
     side,
     kind ?? null,
+    codec ?? null,
     kids === undefined ? null : kids.map(String).sort(),
     payloadTypes ? Object.entries(payloadTypes).sort() : null,
   ]);

@@ -2,19 +2,21 @@
 //! 1:1 call (PROTOCOL.md §3, version 2): the handshake with its intended
 //! peer, the security code, the media keys and the in-call rekeys.
 
+use callseal_core::ErrorKind;
 use callseal_core::call::{
     CallConfig, CallSession as CoreSession, CallState as CoreState, ExpectedPeer,
     Handled as CoreHandled, Indicator as CoreIndicator, MediaUpdate as CoreUpdate,
 };
 use callseal_core::identity::PeerStatus as CorePeerStatus;
 use callseal_core::identity::{
-    Entropy, IdentityKeyPair as CoreIdentity, MemoryIdentityStore, OsEntropy,
+    Entropy, IdentityKeyPair as CoreIdentity, IdentityStore as _, MemoryIdentityStore, OsEntropy,
+    StoredIdentity,
 };
 use callseal_core::policy::CallDecision;
 use serde::Serialize;
 use tsify::Tsify;
-use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::convert::{self, Options};
 use crate::error::{Failure, guard};
@@ -121,7 +123,9 @@ impl IdentityKeyPair {
 
 /// What the app remembers about peers' identity keys (key continuity).
 ///
-/// In JavaScript: `IdentityStore.memory()`.
+/// In JavaScript: `IdentityStore.memory()`; persist `JSON.stringify(store)`
+/// (or `store.toJSON()`, an object `{ peerUid: { key, verified } }`) and
+/// restore with `IdentityStore.fromJSON(textOrObject)`.
 #[wasm_bindgen]
 pub struct IdentityStore {
     inner: MemoryIdentityStore,
@@ -135,6 +139,89 @@ impl IdentityStore {
             inner: MemoryIdentityStore::new(),
         }
     }
+
+    /// The store as a plain object, `{ "peer uid": { key: "<64 hex>",
+    /// verified: boolean } }` (what `JSON.stringify(store)` writes: the
+    /// core's `MemoryIdentityStore::to_json` form).
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "Record<string, { key: string; verified: boolean }>")]
+    pub fn to_json(&self) -> Result<JsValue, Failure> {
+        // Built as JavaScript objects rather than through serde_json, which
+        // would add kilobytes to this module for one use.
+        let out = js_sys::Object::new();
+        for (peer, entry) in self.inner.iter() {
+            let item = js_sys::Object::new();
+            set(&item, "key", &JsValue::from_str(&entry.key_hex()))?;
+            set(&item, "verified", &JsValue::from_bool(entry.verified))?;
+            set(&out, peer, &item)?;
+        }
+        Ok(out.into())
+    }
+
+    /// A store from `toJSON()`'s object or its JSON text: every member a
+    /// peer, each `{ key, verified }` and nothing else, the key 64 hex
+    /// digits. Anything else refuses the whole store (code `storage`). In
+    /// text, a peer named twice is refused too (the core's rule for store
+    /// files), not left to the last one.
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(
+        #[wasm_bindgen(
+            unchecked_param_type = "string | Record<string, { key: string; verified: boolean }>"
+        )]
+        json: JsValue,
+    ) -> Result<IdentityStore, Failure> {
+        guard(|| {
+            let corrupt = |why: &str| {
+                Failure::new(
+                    ErrorKind::Storage,
+                    format!("identity store is corrupt: {why}"),
+                )
+            };
+            let value = match json.as_string() {
+                Some(text) => {
+                    callseal_core::identity::check_store_text(&text)?;
+                    js_sys::JSON::parse(&text).map_err(|_| corrupt("not JSON"))?
+                }
+                None => json,
+            };
+            if !value.is_object() || js_sys::Array::is_array(&value) {
+                return Err(corrupt("not an object of peers"));
+            }
+            let mut inner = MemoryIdentityStore::new();
+            for pair in js_sys::Object::entries(value.unchecked_ref::<js_sys::Object>()).iter() {
+                let pair: js_sys::Array = pair.unchecked_into();
+                let peer = pair
+                    .get(0)
+                    .as_string()
+                    .ok_or_else(|| corrupt("a peer id is not a string"))?;
+                let item = pair.get(1);
+                let fields = if item.is_object() && !js_sys::Array::is_array(&item) {
+                    js_sys::Object::keys(item.unchecked_ref::<js_sys::Object>()).length()
+                } else {
+                    0
+                };
+                let key = js_sys::Reflect::get(&item, &JsValue::from_str("key"))
+                    .ok()
+                    .and_then(|k| k.as_string());
+                let verified = js_sys::Reflect::get(&item, &JsValue::from_str("verified"))
+                    .ok()
+                    .and_then(|v| v.as_bool());
+                let (Some(key), Some(verified), 2) = (key, verified, fields) else {
+                    return Err(corrupt(
+                        "an entry is not exactly { key: string, verified: boolean }",
+                    ));
+                };
+                inner.put(&peer, StoredIdentity::from_hex(&key, verified)?)?;
+            }
+            Ok(Self { inner })
+        })
+    }
+}
+
+/// `object[name] = value`.
+fn set(object: &js_sys::Object, name: &str, value: &JsValue) -> Result<(), Failure> {
+    js_sys::Reflect::set(object, &JsValue::from_str(name), value)
+        .map(|_| ())
+        .map_err(|_| Failure::new(ErrorKind::Internal, "could not build the store object"))
 }
 
 /// One side of a 1:1 call: the handshake, then the in-call rekeys.

@@ -28,6 +28,10 @@ pub enum IdentityError {
     /// A stored key is not 64 hex digits.
     #[error("identity store holds an invalid key for a peer")]
     InvalidKey,
+    /// The store's text names one member twice in an object (a peer listed
+    /// twice, say), or does not hold together as JSON.
+    #[error("identity store is corrupt: {0}")]
+    NotStrict(String),
 }
 
 impl IdentityError {

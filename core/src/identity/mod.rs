@@ -41,4 +41,6 @@ pub use key::IdentityKeyPair;
 pub use member_store::{MemberKeyStore, MemoryMemberKeyStore};
 pub use security_code::{InvalidSecurityCode, SECURITY_CODE_LEN, SecurityCode};
 pub use status::PeerStatus;
-pub use store::{FileIdentityStore, IdentityStore, MemoryIdentityStore, StoredIdentity};
+pub use store::{
+    FileIdentityStore, IdentityStore, MemoryIdentityStore, StoredIdentity, check_store_text,
+};

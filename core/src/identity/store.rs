@@ -31,6 +31,35 @@ pub struct StoredIdentity {
     pub verified: bool,
 }
 
+impl StoredIdentity {
+    /// An entry from the store's JSON form: the key as 64 hex digits (either
+    /// case), and the flag.
+    ///
+    /// ```
+    /// use callseal_core::identity::StoredIdentity;
+    ///
+    /// let entry = StoredIdentity::from_hex(&"0a".repeat(32), true)?;
+    /// assert_eq!((entry.public_key, entry.key_hex()), ([10; 32], "0a".repeat(32)));
+    /// assert!(StoredIdentity::from_hex("0a", true).is_err());
+    /// # Ok::<(), callseal_core::identity::IdentityError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`IdentityError::InvalidKey`] if `key` is not 64 hex digits.
+    pub fn from_hex(key: &str, verified: bool) -> Result<Self, IdentityError> {
+        let public_key = decode_hex(key).ok_or(IdentityError::InvalidKey)?;
+        Ok(Self {
+            public_key,
+            verified,
+        })
+    }
+
+    /// The key as 64 lowercase hex digits, as the store's JSON form has it.
+    pub fn key_hex(&self) -> String {
+        encode_hex(&self.public_key)
+    }
+}
+
 /// Maps a peer's user id to its identity key and `verified` flag.
 ///
 /// The app supplies one to
@@ -78,6 +107,59 @@ impl MemoryIdentityStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The peers in byte order of their ids, with what the store holds for each.
+    ///
+    /// ```
+    /// use callseal_core::identity::{IdentityStore, MemoryIdentityStore, StoredIdentity};
+    ///
+    /// let mut store = MemoryIdentityStore::new();
+    /// store.put("bob", StoredIdentity { public_key: [2; 32], verified: false })?;
+    /// let peers: Vec<_> = store.iter().map(|(peer, e)| (peer, e.verified)).collect();
+    /// assert_eq!(peers, [("bob", false)]);
+    /// # Ok::<(), callseal_core::identity::IdentityError>(())
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &StoredIdentity)> {
+        self.peers
+            .iter()
+            .map(|(peer, entry)| (peer.as_str(), entry))
+    }
+
+    /// The store as JSON, in the form [`FileIdentityStore`] keeps on disk:
+    /// `{"peer uid": {"key": "<64 lowercase hex>", "verified": bool}, ...}`,
+    /// peers in byte order of their ids. Apps without a file system (a
+    /// browser page) persist this and restore it with [`Self::from_json`].
+    ///
+    /// ```
+    /// use callseal_core::identity::{IdentityStore, MemoryIdentityStore, StoredIdentity};
+    ///
+    /// let mut store = MemoryIdentityStore::new();
+    /// store.put("bob", StoredIdentity { public_key: [0xab; 32], verified: true })?;
+    /// let json = store.to_json()?;
+    /// assert_eq!(json, format!(r#"{{"bob":{{"key":"{}","verified":true}}}}"#, "ab".repeat(32)));
+    /// let again = MemoryIdentityStore::from_json(&json)?;
+    /// assert_eq!(again.get("bob")?, store.get("bob")?);
+    /// # Ok::<(), callseal_core::identity::IdentityError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`IdentityError::Corrupt`] if serialization fails.
+    pub fn to_json(&self) -> Result<String, IdentityError> {
+        Ok(serde_json::to_string(&file_entries(&self.peers))?)
+    }
+
+    /// A store from [`Self::to_json`]'s form (or a [`FileIdentityStore`]
+    /// file's contents). A peer listed twice, an unknown field or a missing
+    /// one makes it corrupt: nothing of it is used.
+    ///
+    /// # Errors
+    /// [`IdentityError::Corrupt`] if it is not a store's JSON,
+    /// [`IdentityError::InvalidKey`] if a key is not 64 hex digits.
+    pub fn from_json(json: &str) -> Result<Self, IdentityError> {
+        Ok(Self {
+            peers: parse_entries(json.as_bytes())?,
+        })
     }
 }
 
@@ -220,38 +302,13 @@ impl FileIdentityStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(e.into()),
         };
-        let FileEntries(entries) = serde_json::from_slice(&text)?;
-        entries
-            .into_iter()
-            .map(|(peer, entry)| {
-                let public_key = decode_hex(&entry.key).ok_or(IdentityError::InvalidKey)?;
-                Ok((
-                    peer,
-                    StoredIdentity {
-                        public_key,
-                        verified: entry.verified,
-                    },
-                ))
-            })
-            .collect()
+        parse_entries(&text)
     }
 
     /// Replaces the file by `peers`, through a new temporary file. The
     /// caller holds the lock.
     fn write(&self, peers: &BTreeMap<String, StoredIdentity>) -> Result<(), IdentityError> {
-        let entries: BTreeMap<&str, FileEntry> = peers
-            .iter()
-            .map(|(peer, e)| {
-                (
-                    peer.as_str(),
-                    FileEntry {
-                        key: encode_hex(&e.public_key),
-                        verified: e.verified,
-                    },
-                )
-            })
-            .collect();
-        let mut json = serde_json::to_vec_pretty(&entries)?;
+        let mut json = serde_json::to_vec_pretty(&file_entries(peers))?;
         json.push(b'\n');
         let (tmp, file) = self.create_temp()?;
         // The file is closed before the rename (which Windows needs).
@@ -310,6 +367,63 @@ impl FileIdentityStore {
         name.push(suffix);
         PathBuf::from(name)
     }
+}
+
+/// Checks a store's JSON text for what a lenient parser lets through
+/// silently: a member named twice in one object (a peer listed twice: the
+/// last one would win), or a structure that does not hold together. A
+/// wrapper that parses the text with its platform's JSON parser (a
+/// browser's `JSON.parse`) calls this first; [`MemoryIdentityStore::from_json`]
+/// and [`FileIdentityStore`] refuse the same texts on their own.
+///
+/// ```
+/// use callseal_core::identity::check_store_text;
+///
+/// let key = "00".repeat(32);
+/// let once = format!(r#"{{"bob": {{"key": "{key}", "verified": true}}}}"#);
+/// assert!(check_store_text(&once).is_ok());
+/// let twice = format!(r#"{{"bob": {{"key": "{key}", "verified": true}}, "bob": {{"key": "{key}", "verified": false}}}}"#);
+/// assert!(check_store_text(&twice).is_err());
+/// ```
+///
+/// # Errors
+/// [`IdentityError::NotStrict`], naming the problem.
+pub fn check_store_text(json: &str) -> Result<(), IdentityError> {
+    crate::strict_json::check(json.as_bytes()).map_err(|e| {
+        IdentityError::NotStrict(match e {
+            crate::strict_json::StrictJsonError::DuplicateKey(path) => {
+                format!("{path} is listed twice")
+            }
+            crate::strict_json::StrictJsonError::Syntax(what) => what,
+        })
+    })
+}
+
+/// A store's JSON form (the file's, and [`MemoryIdentityStore::to_json`]'s)
+/// parsed: a peer listed twice, an unknown or missing field, or a key that
+/// is not 64 hex digits fails the whole text.
+fn parse_entries(text: &[u8]) -> Result<BTreeMap<String, StoredIdentity>, IdentityError> {
+    let FileEntries(entries) = serde_json::from_slice(text)?;
+    entries
+        .into_iter()
+        .map(|(peer, entry)| Ok((peer, StoredIdentity::from_hex(&entry.key, entry.verified)?)))
+        .collect()
+}
+
+/// The serializable form of `peers` (keys as lowercase hex).
+fn file_entries(peers: &BTreeMap<String, StoredIdentity>) -> BTreeMap<&str, FileEntry> {
+    peers
+        .iter()
+        .map(|(peer, e)| {
+            (
+                peer.as_str(),
+                FileEntry {
+                    key: encode_hex(&e.public_key),
+                    verified: e.verified,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Writes `bytes` to `file`, syncs it to disk and closes it.
@@ -382,6 +496,56 @@ mod tests {
         assert_eq!(decode_hex("00"), None);
         assert_eq!(decode_hex(&"g".repeat(64)), None);
         assert_eq!(decode_hex(&"+1".repeat(32)), None);
+    }
+
+    #[test]
+    fn memory_store_json_round_trip_and_rejects() {
+        let mut store = MemoryIdentityStore::new();
+        store
+            .put(
+                "bob",
+                StoredIdentity {
+                    public_key: [1; 32],
+                    verified: true,
+                },
+            )
+            .unwrap();
+        store
+            .put(
+                "carol",
+                StoredIdentity {
+                    public_key: [2; 32],
+                    verified: false,
+                },
+            )
+            .unwrap();
+        let again = MemoryIdentityStore::from_json(&store.to_json().unwrap()).unwrap();
+        assert_eq!(again.peers, store.peers);
+        assert_eq!(MemoryIdentityStore::from_json("{}").unwrap().peers.len(), 0);
+        let key = "00".repeat(32);
+        for bad in [
+            String::new(),
+            "[]".to_owned(),
+            "{\"bob\": 1}".to_owned(),
+            format!("{{\"bob\": {{\"key\": \"{key}\"}}}}"),
+            format!("{{\"bob\": {{\"key\": \"{key}\", \"verified\": true, \"x\": 1}}}}"),
+            format!(
+                "{{\"bob\": {{\"key\": \"{key}\", \"verified\": true}}, \"bob\": {{\"key\": \"{key}\", \"verified\": false}}}}"
+            ),
+        ] {
+            assert!(
+                matches!(
+                    MemoryIdentityStore::from_json(&bad),
+                    Err(IdentityError::Corrupt(_))
+                ),
+                "{bad}"
+            );
+        }
+        let short = "{\"bob\": {\"key\": \"00\", \"verified\": true}}";
+        assert!(matches!(
+            MemoryIdentityStore::from_json(short),
+            Err(IdentityError::InvalidKey)
+        ));
     }
 
     #[test]

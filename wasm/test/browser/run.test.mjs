@@ -36,17 +36,14 @@ async function until(fn, ok, ms, what) {
 }
 
 /**
- * No frame lost: a worker's decrypt failures are nothing but, rarely, a
- * `replay` (a frame WebRTC delivered twice, whose first copy decrypted: a
- * receiver records a counter only once its tag verified; a loaded machine
- * retransmits more).
+ * No frame lost: no decrypt failure at all on either side. Frames WebRTC
+ * delivered twice (retransmissions, whose first copy decrypted) are not
+ * failures: the worker counts them in `duplicates`.
  */
 function assertNoLostFrame(side, w) {
-  const { replay = 0, ...failures } = w.failuresByCode;
-  const why = `${side}: ${JSON.stringify(w.failuresByCode)} ${JSON.stringify(w.decryptFailuresByKind)}`;
-  assert.deepEqual(failures, {}, why);
-  assert.ok(replay <= 5, why);
-  assert.equal(w.decryptFailures, replay, why);
+  const why = `${side}: ${JSON.stringify(w.failuresByCode)} ${JSON.stringify(w.decryptFailuresByKind)} duplicates ${w.duplicates}`;
+  assert.deepEqual(w.failuresByCode, {}, why);
+  assert.equal(w.decryptFailures, 0, why);
 }
 
 async function testPage() {
@@ -227,7 +224,7 @@ test('frames moved to another track are dropped and counted', async () => {
   assert.equal(s.bob.received.video.framesDecoded, 0);
   assert.equal(s.bob.worker.decryptedByKind.video, 0);
   // Retransmissions for a video decoder that never gets a frame are the
-  // likeliest replays here.
+  // likeliest duplicates here: counted apart, not failures.
   assertNoLostFrame('bob', s.bob.worker);
   assert.equal(s.alice.worker.misrouted, 0);
   console.log(`misrouted: Bob dropped ${s.bob.worker.misrouted} authentic frames of key id 1 on his key-id-9 track; audio decoded ${s.bob.worker.decryptedByKind.audio}`);

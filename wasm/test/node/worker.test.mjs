@@ -9,52 +9,7 @@ import * as api from '../../pkg/node.js';
 import { createTransformCore } from '../../pkg/transform-core.js';
 import { E2eeWorker } from '../../pkg/webrtc.js';
 
-const key = (b) => new Uint8Array(16).fill(b);
-
-/** A Worker look-alike whose other side is a transform core, in this thread. */
-function inProcessWorker() {
-  const core = createTransformCore(api);
-  const listeners = [];
-  const posted = [];
-  const worker = {
-    core,
-    posted,
-    // The other side's reply arrives as a message event, asynchronously.
-    postMessage(data, transfer = []) {
-      posted.push({ data, transfer });
-      core.handle(data, { stream: () => ({ ok: true }) }).then((reply) => {
-        for (const l of listeners) l({ data: reply });
-      });
-    },
-    addEventListener(type, l) {
-      if (type === 'message') listeners.push(l);
-    },
-    emit(data) {
-      for (const l of listeners) l({ data });
-    },
-    terminate() {},
-  };
-  return worker;
-}
-
-/** An encoded frame as WebRTC gives it to a transform. */
-function encodedFrame(bytes, { kind = 'video', mimeType = kind === 'video' ? 'video/VP8' : 'audio/opus' } = {}) {
-  const frame = {
-    data: new Uint8Array(bytes).buffer,
-    getMetadata: () => ({ mimeType }),
-  };
-  if (kind === 'video') frame.type = 'delta';
-  return frame;
-}
-
-/** Runs frames through one transform function; returns what it enqueued. */
-function run(fn, frames) {
-  const out = [];
-  for (const f of frames) fn(f, { enqueue: (x) => out.push(x) });
-  return out;
-}
-
-const payload = (n, fill) => new Uint8Array(n).fill(fill);
+import { encodedFrame, inProcessWorker, key, payload, run } from './worker-harness.mjs';
 
 test('a repeated key id is refused, and resumed only from its next counter', async () => {
   const worker = inProcessWorker();

@@ -41,7 +41,7 @@ test('the tarball carries the workspace version and only the package files', () 
     'package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'callseal_bg.wasm', 'callseal.js', 'callseal.d.ts',
     'index.js', 'index.d.ts', 'node.js', 'node.cjs', 'meetings.cjs', 'node.d.ts', 'errors.js', 'errors.d.ts',
     'guard.js', 'meetings.js', 'meetings-node.js', 'meetings.d.ts', 'meetings/callseal.js', 'meetings/callseal_bg.wasm',
-    'webrtc.js', 'webrtc.d.ts', 'transform-worker.js', 'transform-core.js', 'media-crypto.js',
+    'webrtc.js', 'webrtc.d.ts', 'keyring.js', 'transform-worker.js', 'transform-core.js', 'media-crypto.js',
   ]) {
     assert.ok(files.includes(f), `${f} in the tarball`);
   }

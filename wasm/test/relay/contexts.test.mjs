@@ -1,0 +1,261 @@
+// Calls between separate browser contexts (separate storage, separate
+// workers, as two browsers would be) through a real `callseal relay`
+// process, with the demo's call page (wasm/demo/call.html):
+//
+// - a call over WebRTC: equal codes, lock-and-shield, video and audio
+//   decoding both ways;
+// - continuity: verify, reload both pages, call again: known-verified
+//   without comparing; one side's identity replaced: changed;
+// - `--mitm` with media over the relay's binary channel: the relay
+//   re-encrypts, media still decodes, the codes differ (and the same path
+//   through an honest relay: equal codes);
+// - a signed policy that makes the call plain: both sides show the reason.
+//
+// Needs the `callseal` binary: $CALLSEAL_BIN, else target/debug/callseal
+// (scripts/test-wasm builds it).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { serve } from '../../demo/serve.mjs';
+import { CHROMIUM_ARGS } from '../browser/chromium.mjs';
+import { signPolicy, tenantKey } from '../signed-policy.mjs';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = process.env.CALLSEAL_BIN || `${ROOT}target/debug/callseal`;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const show = (v) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? String(x) : x));
+
+/** Polls `fn` until `ok(value)`; returns the value, or throws after `ms`. */
+async function until(fn, ok, ms, what) {
+  const end = Date.now() + ms;
+  let value;
+  while (Date.now() < end) {
+    value = await fn();
+    if (ok(value)) return value;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}: ${show(value)}`);
+}
+
+/** Starts `callseal relay`; resolves to `{ url, log, stop() }`. */
+async function startRelay(extra = []) {
+  const child = spawn(BIN, ['relay', '--listen', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  createInterface({ input: child.stderr }).on('line', (line) => log.push(line));
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`callseal relay exited with ${code}: ${log.join('\n')}`)));
+  });
+  const url = /listening on (ws:\/\/\S+)/.exec(first)?.[1];
+  assert.ok(url, first);
+  return {
+    url,
+    log,
+    stop() {
+      child.kill('SIGINT');
+    },
+  };
+}
+
+let server;
+let browser;
+let relay;
+const contexts = [];
+const pageErrors = [];
+
+before(async () => {
+  if (!existsSync(BIN)) throw new Error(`no callseal binary at ${BIN}: cargo build -p callseal-cli (or set CALLSEAL_BIN)`);
+  server = await serve({ port: 0 });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    // Host candidates as addresses, not mDNS names, between two contexts.
+    args: [...CHROMIUM_ARGS, '--disable-features=WebRtcHideLocalIpsWithMdns'],
+  });
+  relay = await startRelay();
+});
+
+after(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  if (browser) await browser.close();
+  if (server) await server.close();
+  if (relay) relay.stop();
+});
+
+/** A new browser context (its own storage: another browser, as far as the page knows). */
+async function newContext() {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  contexts.push(context);
+  return context;
+}
+
+/** The call page for `name` in `context`, ready (worker, keyring, relay). */
+async function callPage(context, name, { relayUrl = relay.url, media = 'webrtc' } = {}) {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+  await page.goto(`${server.url}/demo/call.html?name=${name}&relay=${encodeURIComponent(relayUrl)}&media=${media}`);
+  await page.waitForFunction(() => window.callPage !== undefined);
+  await page.evaluate(() => window.callPage.ready);
+  return page;
+}
+
+const snapshot = (page) => page.evaluate(() => window.callPage.snapshot());
+
+async function reload(page) {
+  await page.reload();
+  await page.waitForFunction(() => window.callPage !== undefined);
+  await page.evaluate(() => window.callPage.ready);
+}
+
+/** Both sides encrypted (or verified) with media decoding both ways; returns both snapshots. */
+async function established(pages, { minVideo = 10, minAudio = 10 } = {}) {
+  const both = () => Promise.all(pages.map(snapshot));
+  return until(
+    both,
+    (s) =>
+      s.every(
+        (x) =>
+          x.status &&
+          ['encrypted', 'verified'].includes(x.status.state) &&
+          x.media.video.framesDecoded >= minVideo &&
+          (x.media.audio.framesDecoded ?? 0) + (x.media.audio.totalSamplesReceived ?? 0) >= minAudio,
+      ),
+    45000,
+    'both sides encrypted, video and audio decoding',
+  );
+}
+
+/** No failed frame on either side (duplicates apart). */
+function assertClean(...snaps) {
+  for (const s of snaps) {
+    assert.equal(s.stats.decryptFailures, 0, `${s.name}: ${show(s.stats.failuresByCode)}`);
+    assert.equal(s.error, null, `${s.name}: ${s.error}`);
+    assert.ok(s.stats.decryptedByKind.video > 0 && s.stats.decryptedByKind.audio > 0, `${s.name}: ${show(s.stats.decryptedByKind)}`);
+  }
+}
+
+test('a call between two browser contexts through the relay, then continuity across reloads', async () => {
+  const [ctxA, ctxB] = [await newContext(), await newContext()];
+  let alice = await callPage(ctxA, 'alice');
+  let bob = await callPage(ctxB, 'bob');
+
+  // First call: both new to each other, equal codes, lock-and-shield.
+  await bob.evaluate(() => window.callPage.call('alice'));
+  let [a, b] = await established([alice, bob]);
+  assert.match(a.status.securityCode, /^\d{5} \d{5} \d{5} \d{5}$/);
+  assert.equal(a.status.securityCode, b.status.securityCode);
+  for (const s of [a, b]) {
+    assert.equal(s.status.indicator, 'lock-and-shield');
+    assert.equal(s.status.peerStatus, 'new');
+    assert.equal(s.codeText, s.status.securityCode, 'the page shows the code');
+    assert.ok(s.events.includes('state') && s.events.includes('code'), show(s.events));
+  }
+  assertClean(a, b);
+  await alice.screenshot({ path: fileURLToPath(new URL('../../test-results/relay-alice.png', import.meta.url)) });
+
+  // The users compare codes: verified, and saved in each browser's keyring.
+  await alice.evaluate(() => window.callPage.markVerified());
+  await bob.evaluate(() => window.callPage.markVerified());
+  await until(() => alice.evaluate(() => window.callPage.saved()), (t) => t && JSON.parse(t).bob?.verified === true, 5000, "alice's keyring");
+  await until(() => bob.evaluate(() => window.callPage.saved()), (t) => t && JSON.parse(t).alice?.verified === true, 5000, "bob's keyring");
+
+  // Reload both: a new call is known-verified without comparing again.
+  await reload(alice);
+  await reload(bob);
+  await alice.evaluate(() => window.callPage.call('bob'));
+  [a, b] = await established([alice, bob], { minVideo: 5 });
+  for (const s of [a, b]) {
+    assert.equal(s.status.peerStatus, 'known-verified', s.name);
+    assert.equal(s.status.indicator, 'lock-and-shield-verified', s.name);
+  }
+  assert.equal(a.status.securityCode, b.status.securityCode);
+
+  // Bob's identity replaced (a new device, or someone else in his place):
+  // Alice sees `changed` and a peer-changed event.
+  await bob.evaluate(() => window.callPage.forgetIdentity());
+  await reload(bob);
+  await reload(alice);
+  await bob.evaluate(() => window.callPage.call('alice'));
+  [a, b] = await established([alice, bob], { minVideo: 3, minAudio: 1 });
+  assert.equal(a.status.peerStatus, 'changed');
+  assert.equal(a.status.indicator, 'lock-and-shield');
+  assert.ok(a.events.includes('peer-changed'), show(a.events));
+  assert.equal(JSON.parse(await alice.evaluate(() => window.callPage.saved())).bob.verified, false);
+  await ctxA.close();
+  await ctxB.close();
+});
+
+test('media over the relay: an honest relay gives equal codes; a --mitm relay re-encrypts, media decodes, the codes differ', async () => {
+  for (const mitm of [false, true]) {
+    const used = mitm ? await startRelay(['--mitm']) : relay;
+    try {
+      const [ctxA, ctxB] = [await newContext(), await newContext()];
+      const alice = await callPage(ctxA, 'alice', { relayUrl: used.url, media: 'relay' });
+      const bob = await callPage(ctxB, 'bob', { relayUrl: used.url, media: 'relay' });
+      await alice.evaluate(() => window.callPage.call('bob'));
+      const [a, b] = await established([alice, bob], { minVideo: 10, minAudio: 10 });
+      assert.deepEqual([a.status.state, b.status.state], ['encrypted', 'encrypted']);
+      assertClean(a, b);
+      for (const s of [a, b]) assert.ok(s.codecs.includes('VP8') && s.codecs.includes('Opus'), show(s.codecs));
+      if (mitm) {
+        assert.notEqual(a.status.securityCode, b.status.securityCode, 'a man in the middle: the codes differ');
+        const line = used.log.find((l) => l.includes('the codes differ'));
+        assert.ok(line, used.log.join('\n'));
+        assert.ok(line.includes(a.status.securityCode) && line.includes(b.status.securityCode), line);
+      } else {
+        assert.equal(a.status.securityCode, b.status.securityCode);
+      }
+      await ctxA.close();
+      await ctxB.close();
+    } finally {
+      if (mitm) used.stop();
+    }
+  }
+});
+
+test('a signed policy that makes the call plain: both sides show the reason', async () => {
+  const doc = JSON.stringify({
+    version: 1,
+    policies: [{
+      Identity: 'Global',
+      CallingEndtoEndEncryptionEnabledType: 'DisabledUserOverride',
+      MeetingEndToEndEncryption: 'Disabled',
+      Description: '',
+    }],
+    users: { carol: { e2ee_calls: true }, dave: { e2ee_calls: false } },
+  });
+  const policy = { signed: [...signPolicy(doc, 3)], tenantKey: [...tenantKey] };
+  const [ctxC, ctxD] = [await newContext(), await newContext()];
+  const carol = await callPage(ctxC, 'carol');
+  const dave = await callPage(ctxD, 'dave');
+  for (const page of [carol, dave]) {
+    await page.evaluate(({ signed, tenantKey: key }) => {
+      window.callPage.usePolicy({ signed: new Uint8Array(signed), tenantKey: new Uint8Array(key), lastSeenSerial: 0 });
+    }, policy);
+  }
+  await carol.evaluate(() => window.callPage.call('dave'));
+  const [c, d] = await until(
+    () => Promise.all([snapshot(carol), snapshot(dave)]),
+    (s) => s.every((x) => x.refused),
+    15000,
+    'both sides refused',
+  );
+  for (const s of [c, d]) {
+    assert.equal(s.refused, 'user-setting-off', s.name);
+    assert.equal(s.refusedText, 'not end-to-end encrypted: user-setting-off');
+    assert.equal(s.status, null, `${s.name}: no call started`);
+    assert.equal(s.media.video.framesDecoded, 0);
+  }
+  await ctxC.close();
+  await ctxD.close();
+});
+
+test('no page error was logged', () => {
+  assert.deepEqual(pageErrors, []);
+});
