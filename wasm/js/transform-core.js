@@ -107,6 +107,8 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   let lastStoreJson = null;
   // Transforms the page detached (by token): their frames are dropped.
   const detached = new Set();
+  // Running transforms with a token: token → 'send' | 'receive'.
+  const sides = new Map();
   // Failure events waiting out FAILURE_EVENT_MS: key → { at, count }.
   const failureEvents = new Map();
   let mediaTaken = false;
@@ -279,6 +281,7 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   function transform(options = {}) {
     const send = options.side === 'send';
     stats.transforms[send ? 'send' : 'receive'] += 1;
+    if (options.token !== undefined) sides.set(options.token, send ? 'send' : 'receive');
     return send ? encryptFrame(options) : decryptFrame(options);
   }
 
@@ -286,6 +289,7 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   // told to the page, which may protect the sender or receiver again.
   function streamFailed(options = {}, err) {
     if (detached.has(options.token)) return;
+    sides.delete(options.token);
     stats.streamErrors += 1;
     stats.transforms[options.side === 'send' ? 'send' : 'receive'] -= 1;
     emit('stream-error', {
@@ -452,6 +456,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     unprotect({ token }) {
       if (token === undefined || token === null) throw failure('invalid-argument', 'unprotect needs the transform token');
       detached.add(token);
+      // No longer counted as running (its stream ends with its next frame).
+      const side = sides.get(token);
+      if (side) stats.transforms[side] -= 1;
+      sides.delete(token);
       return { ok: true };
     },
     setSenderKey(args) {

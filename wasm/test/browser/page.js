@@ -293,6 +293,26 @@ window.tests = {
     return code;
   },
 
+  /**
+   * Detaches Alice's video sender in the middle of the call (the call of
+   * `call()` must be running): what the sender and the worker say after.
+   */
+  async unprotectVideo() {
+    const { alice } = current;
+    const sender = alice.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    const before = { protected: alice.e2ee.isProtected(sender), transforms: (await alice.e2ee.stats()).transforms };
+    const detached = await alice.e2ee.unprotect(sender);
+    return {
+      before,
+      detached,
+      again: await alice.e2ee.unprotect(sender),
+      protected: alice.e2ee.isProtected(sender),
+      track: sender.track,
+      transform: sender.transform ?? null,
+      transforms: (await alice.e2ee.stats()).transforms,
+    };
+  },
+
   async stats() {
     const { alice, bob } = current;
     return {

@@ -158,6 +158,29 @@ test('a 1:1 call: same code, lock-and-shield, video and audio decode both ways a
   await page.close();
 });
 
+test('unprotect detaches a sender mid-call: its track goes first, nothing reaches the peer after', async () => {
+  const page = await testPage();
+  await page.evaluate(() => window.tests.call());
+  const stats = () => page.evaluate(() => window.tests.stats());
+  await until(stats, (s) => s.bob.received.video.framesDecoded > 5, 30000, 'video at Bob');
+  const r = await page.evaluate(() => window.tests.unprotectVideo());
+  assert.equal(r.before.protected, true);
+  assert.deepEqual([r.detached, r.again, r.protected], [true, false, false]);
+  assert.equal(r.track, null, 'replaceTrack(null) before the transform is removed');
+  assert.equal(r.transform, null);
+  assert.equal(r.transforms.send, r.before.transforms.send - 1);
+  // Nothing more of Alice's video decodes at Bob; her audio still does.
+  await sleep(1000);
+  const after = await stats();
+  await sleep(2000);
+  const later = await stats();
+  assert.ok(later.bob.received.video.framesDecoded - after.bob.received.video.framesDecoded <= 1, JSON.stringify([after.bob.received.video, later.bob.received.video]));
+  assert.ok(later.bob.worker.decryptedByKind.audio > after.bob.worker.decryptedByKind.audio);
+  assert.equal(later.bob.worker.decryptFailures, 0);
+  await page.evaluate(() => window.tests.hangUp());
+  await page.close();
+});
+
 test('a call answered by someone else than the callee is refused with wrong-peer', async () => {
   const page = await testPage();
   assert.equal(await page.evaluate(() => window.tests.wrongPeer()), 'wrong-peer');

@@ -213,7 +213,9 @@ test('unprotect: the sender loses its track first, the worker stops its transfor
   assert.equal(run(encrypt, [noMeta]).length, 1);
   assert.deepEqual((await e2ee.stats()).encryptedByCodec, { 'video/VP8': 1 }, 'the transceiver codec names a frame without metadata');
 
+  assert.deepEqual((await e2ee.stats()).transforms, { send: 1, receive: 0 });
   assert.equal(await e2ee.unprotect(sender), true);
+  assert.deepEqual((await e2ee.stats()).transforms, { send: 0, receive: 0 });
   assert.deepEqual(tracks, [null], 'replaceTrack(null) before detaching');
   assert.equal(e2ee.isProtected(sender), false);
   assert.deepEqual(run(encrypt, [encodedFrame(payload(40, 2))]), ['terminated'], 'the stream ends: nothing is sent');
