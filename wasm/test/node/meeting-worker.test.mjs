@@ -119,7 +119,7 @@ test('a meeting of workers: three members, one removed, a fourth joins; frames, 
 
   // The organizer creates the meeting under the signed policy.
   const created = await olga.e2ee.createMeeting({ user: 'olga', platform: 'desktop-mac', policy: policy() });
-  assert.equal(created.policySerial, 7n);
+  assert.equal(created.policySerial, 7);
   assert.equal(created.status.epoch, 0n);
   assert.equal(created.status.role, 'organizer');
   await settle();
@@ -354,7 +354,13 @@ test('meeting operations: refused without a meeting, on a worker without meeting
   await m.e2ee.createMeeting({ user: 'olga', platform: 'desktop-mac', policy: policy() });
   const web = member('walt', 'web');
   const { keyPackage } = await web.e2ee.meetingKeyPackage({ user: 'walt', platform: 'web' });
-  const batch = await m.e2ee.changeMembership({ add: [keyPackage] });
+  await rejects(m.e2ee.changeMembership({ add: [keyPackage] }), 'policy-forbids');
+  const sam = member('sam', 'ios');
+  const { keyPackage: samsPackage } = await sam.e2ee.meetingKeyPackage({ user: 'sam', platform: 'ios' });
+  const batch = await m.e2ee.changeMembership({ add: [keyPackage, samsPackage] });
   assert.deepEqual(batch.refused, [{ user: 'walt', reason: 'unsupported-platform' }]);
-  assert.equal(batch.welcome, null);
+  assert.ok(batch.welcome instanceof Uint8Array);
+  await m.e2ee.commitAccepted();
+  await sam.e2ee.joinMeeting({ welcome: batch.welcome, policy: policy() });
+  assert.deepEqual((await sam.e2ee.meetingRoster()).map((e) => e.member.user), ['olga', 'sam']);
 });
