@@ -258,6 +258,8 @@ async function start(signedPolicy) {
     onError: (message) => (state.error = message),
   });
   relay.join(room);
+  // The roster's media counts move with every frame: redrawn each second.
+  setInterval(render, 1000);
 }
 
 async function leave() {
