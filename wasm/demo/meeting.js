@@ -20,6 +20,10 @@
 // keys, go to `#room` as relay frames (relay-media.js); frames are opened
 // and decoded per sender.
 //
+// The member keys seen and verified are kept in localStorage (the worker's
+// MemberKeyStore JSON, from its `member-store` events), so a member verified
+// once shows as known-verified in the next meeting.
+//
 // `window.meetingPage` is what wasm/test/relay/meeting.test.mjs drives.
 import { E2eeWorker } from '../pkg/webrtc.js';
 import { RelayClient, fromBase64, toBase64 } from './relay-client.js';
@@ -288,6 +292,10 @@ async function demoPolicy() {
 async function setUp() {
   e2ee = new E2eeWorker({ meetings: true });
   await e2ee.ready();
+  // The member keys this browser has seen (and verified), across meetings.
+  const saved = `callseal-members-${name}`;
+  await e2ee.useMemberStore(localStorage.getItem(saved));
+  e2ee.addEventListener('member-store', (event) => localStorage.setItem(saved, event.detail.store));
   for (const type of ['meeting-epoch', 'roster', 'meeting-ended', 'member-store', 'decrypt-failed', 'missing-key']) {
     e2ee.addEventListener(type, (event) => {
       state.events.push({ type, detail: event.detail });
