@@ -97,7 +97,9 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
   let receiver = null;
   // Frame crypto that replaces the sender and receiver while set (a
   // meeting's: meeting-core.js): `{ encrypt(codec, bytes) → Uint8Array,
-  // decrypt(bytes) → { codec, kid, payload } }`, each throwing a coded error.
+  // decrypt(bytes) → { codec, kid, payload, sender? } | null }`, each
+  // throwing a coded error; null: the frame is held (a meeting's frame of
+  // an epoch this member has not reached yet), neither decrypted nor failed.
   let frames = null;
   let session = null;
   let identity = null;
@@ -136,6 +138,9 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     // retransmissions (and any repeat), dropped quietly, not failures.
     duplicates: 0,
     duplicatesByKind: { audio: 0, video: 0 },
+    // Frames the frame provider held (a meeting's frames of an epoch not
+    // reached yet): dropped by transforms, not failures.
+    held: 0,
     streamErrors: 0,
     ignoredSignals: {},
     rejectedOps: 0,
@@ -268,6 +273,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         opened = frames ? frames.decrypt(bytes) : media.decrypt(receiver, bytes);
       } catch (err) {
         failed(err);
+        return undefined;
+      }
+      if (opened === null) {
+        stats.held += 1;
         return undefined;
       }
       if (typeof opened.then !== 'function') return done(opened);
@@ -579,6 +588,11 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         decryptFailed(err, kind === 'audio' ? 'audio' : 'video');
         throw err;
       }
+      if (opened === null) {
+        // Held for an epoch not reached yet (a meeting's frame): not a failure.
+        stats.held += 1;
+        return { held: true, codec: null, kid: null, counter: null, payload: null };
+      }
       const codecIsKind = codecKind(opened.codec);
       if ((Array.isArray(kids) && !kids.map(kidKey).includes(kidKey(opened.kid))) || (kind && codecIsKind && codecIsKind !== kind)) {
         stats.misrouted += 1;
@@ -588,7 +602,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
       stats.decrypted += 1;
       bump(stats.decryptedByCodec, opened.codec);
       stats.decryptedByKind[k] += 1;
-      return { codec: opened.codec, kid: opened.kid, counter: opened.counter, payload: opened.payload };
+      const reply = { codec: opened.codec, kid: opened.kid, counter: opened.counter, payload: opened.payload };
+      // A meeting's frames name their sender (its leaf index), authenticated.
+      if (opened.sender !== undefined) reply.sender = opened.sender;
+      return reply;
     },
     ratchet() {
       if (!sender) throw failure('protocol-violation', 'no sender key');

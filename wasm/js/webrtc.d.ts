@@ -1,5 +1,6 @@
 import type { CallState, Ignored, Indicator, PeerStatus } from './callseal.js';
 import type { ErrorCode } from './errors.js';
+import type { EpochChange, MeetingMember, Refusal, Role, RosterEntry } from './meetings/callseal.js';
 
 /** Whether this browser has RTCRtpScriptTransform. */
 export declare function hasScriptTransform(): boolean;
@@ -129,6 +130,17 @@ export interface TransformStats {
   /** Frames under a counter already accepted (WebRTC retransmissions): dropped quietly, not failures. */
   duplicates: number;
   duplicatesByKind: { audio: number; video: number };
+  /** Frames a meeting held for an epoch not reached yet: dropped by transforms (`open` answers `held`), not failures. */
+  held: number;
+  /** The meeting worker's counters (a worker with meetings only). */
+  meeting?: {
+    /** Epoch changes applied (commits accepted, handled or caught up). */
+    epochChanges: number;
+    /** Held frames an epoch change released (already dropped: counted only). */
+    released: number;
+    /** Our commits the server ordered after another one (`commitRejected`). */
+    commitsRejected: number;
+  };
   /** Transform streams that ended in error (each also a `stream-error` event). */
   streamErrors: number;
   /** Signalling messages the call ignored, by reason. */
@@ -144,10 +156,12 @@ export interface TransformStats {
 }
 
 export interface E2eeWorkerOptions {
-  /** A worker already running transform-worker.js. */
+  /** A worker already running transform-worker.js (or meeting-worker.js). */
   worker?: Worker;
-  /** Where transform-worker.js is (default: next to webrtc.js). */
+  /** Where transform-worker.js (or meeting-worker.js) is (default: next to webrtc.js). */
   workerUrl?: string | URL;
+  /** Start meeting-worker.js: the transform worker with meetings (loads `callseal/meetings`). */
+  meetings?: boolean;
   /** Force a path; default: script-transform where available. */
   mode?: 'script-transform' | 'encoded-streams';
   /** How long an attach waits for the worker's confirmation (default 10000 ms). */
@@ -175,6 +189,45 @@ export interface E2eeWorkerEventMap {
   'stream-error': { side: 'send' | 'receive'; token: number | null; message: string };
   /** A `useKeyring` save failed. */
   'storage-error': { message: string };
+  /** The meeting reached an epoch (its first included): the code to show. */
+  'meeting-epoch': { epoch: bigint; code: string; added: string[]; removed: number[] };
+  /** The meeting's members and their identity statuses, after an epoch change or a verification. */
+  roster: { roster: RosterEntry[] };
+  /** The worker's MemberKeyStore changed: persist this JSON text (`useMemberStore` restores it). */
+  'member-store': { store: string };
+  /** This member was removed by a commit, or left. */
+  'meeting-ended': { reason: 'removed' | 'left'; epoch: bigint };
+}
+
+/** A meeting as the worker reports it. */
+export interface MeetingStatus {
+  epoch: bigint;
+  /** The meeting code of this epoch (20 digits in groups of five). */
+  code: string;
+  role: Role;
+  /** Whether a commit removed this member. */
+  removed: boolean;
+  /** The epoch from which commits are missing while later ones wait, else null. */
+  missingCommitsFrom: bigint | null;
+}
+
+/** A commit for the server to order, and the Welcome of its joiners (or null). */
+export interface MeetingCommit {
+  commit: Uint8Array;
+  welcome: Uint8Array | null;
+}
+
+/** What a commit changed, as `MeetingSession` reports it, without held frames. */
+export type MeetingEpochChange = Omit<EpochChange, 'released'>;
+
+/** `createMeeting`'s options. */
+export interface CreateMeetingOptions {
+  user: string;
+  /** Kebab-case (`desktop-mac`, `desktop-windows`, `ios`, `android`, ...): the policy refuses some. */
+  platform: string;
+  policy: SignedPolicy;
+  /** RFC 9605 cipher suite number (default 4). */
+  suite?: number;
 }
 
 /** A typed `CustomEvent` of the worker. */
@@ -227,8 +280,15 @@ export declare class E2eeWorker extends EventTarget {
   decideCall(options: { uid: string; peerUid: string; policy: SignedPolicy }): Promise<{ e2ee: boolean; reason: string | null; policySerial: number }>;
   /** Encrypts one frame the app moves itself, with the worker's sender. */
   seal(options: { codec: string; payload: Uint8Array }): Promise<{ frame: Uint8Array }>;
-  /** Decrypts one frame the app moves itself, with the worker's receiver. */
-  open(options: { frame: Uint8Array; kind?: 'audio' | 'video'; kids?: Iterable<bigint | number> }): Promise<{ codec: string; kid: bigint; counter: bigint; payload: Uint8Array }>;
+  /**
+   * Decrypts one frame the app moves itself, with the worker's receiver. In a
+   * meeting: `kid` and `sender` are the sender's leaf index, `counter` null;
+   * a frame of an epoch not reached yet answers `{ held: true }` (nulls).
+   */
+  open(options: { frame: Uint8Array; kind?: 'audio' | 'video'; kids?: Iterable<bigint | number> }): Promise<
+    | { codec: string; kid: bigint; counter: bigint | null; payload: Uint8Array; sender?: number; held?: undefined }
+    | { held: true; codec: null; kid: null; counter: null; payload: null }
+  >;
   answerCall(options: AnswerCallOptions): Promise<CallStep>;
   handleSignal(message: Uint8Array): Promise<SignalStep>;
   rekeyCall(): Promise<CallStep>;
@@ -238,4 +298,40 @@ export declare class E2eeWorker extends EventTarget {
   ratchet(): Promise<{ kid: bigint }>;
   stats(): Promise<TransformStats>;
   terminate(): void;
+
+  // Meetings: a worker started with `{ meetings: true }` (else `invalid-argument`).
+  /** Starts a meeting as its organizer under the signed policy. */
+  createMeeting(options: CreateMeetingOptions): Promise<{ status: MeetingStatus; policySerial: number }>;
+  /** A key package to publish (the worker keeps its private keys for `joinMeeting`). */
+  meetingKeyPackage(options: { user: string; platform: string }): Promise<{ keyPackage: Uint8Array; signatureKey: Uint8Array }>;
+  /** Joins from the Welcome made for our key package. */
+  joinMeeting(options: { welcome: Uint8Array; policy: SignedPolicy }): Promise<{ status: MeetingStatus; policySerial: number }>;
+  /** A committer adds and removes members in one commit. */
+  changeMembership(options: { add?: Uint8Array[]; remove?: string[] }): Promise<MeetingCommit & { refused: Refusal[] }>;
+  addMembers(keyPackages: Uint8Array[]): Promise<MeetingCommit & { refused: Refusal[] }>;
+  removeMembers(users: string[]): Promise<MeetingCommit & { refused: Refusal[] }>;
+  /** A commit of our own leaf. */
+  selfUpdate(): Promise<MeetingCommit>;
+  /** The server ordered our commit. */
+  commitAccepted(): Promise<{ change: MeetingEpochChange; status: MeetingStatus }>;
+  /** The server ordered another commit first: ours is dropped. */
+  commitRejected(): Promise<{ status: MeetingStatus }>;
+  /** Another member's commit, as the server ordered it. */
+  handleCommit(commit: Uint8Array): Promise<{ changes: MeetingEpochChange[]; status: MeetingStatus }>;
+  /** Commits from `missingCommitsFrom` on, in order. */
+  catchUp(commits: Uint8Array[]): Promise<{ changes: MeetingEpochChange[]; status: MeetingStatus }>;
+  /** Leaves: the meeting's keys are dropped at once. */
+  leaveMeeting(): Promise<{ left: boolean }>;
+  meetingStatus(): Promise<{ status: MeetingStatus | null; updateDue: boolean }>;
+  /** The members with identity statuses against the worker's MemberKeyStore. */
+  meetingRoster(): Promise<RosterEntry[]>;
+  /** The users compared this epoch's code: every key but the `changed` ones known-verified. */
+  markCodeVerified(code: string): Promise<RosterEntry[]>;
+  /** The device at leaf `index` was confirmed out of band. */
+  verifyMember(index: number): Promise<RosterEntry[]>;
+  /** The app's saved MemberKeyStore JSON. */
+  useMemberStore(store: string | null): Promise<{ ok: true }>;
+  exportMemberStore(): Promise<string>;
 }
+
+export type { MeetingMember };

@@ -5,7 +5,10 @@
 // rekeys: the session and the call's keys stay in the worker, this side only
 // relays the signalling), reads its counters and dispatches its events
 // (`state`, `code`, `peer-changed`, `store`, `decrypt-failed`, `missing-key`,
-// `stream-error`; wasm/README.md, "Events").
+// `stream-error`; wasm/README.md, "Events"). With `{ meetings: true }` it
+// starts the meeting worker instead (meeting-worker.js): the same worker and
+// a meeting's MLS session in it (`createMeeting`, `joinMeeting`, ...; events
+// `meeting-epoch`, `roster`, `member-store`, `meeting-ended`).
 import { CallsealError } from './errors.js';
 
 export { BrowserKeyring } from './keyring.js';
@@ -35,7 +38,12 @@ export class E2eeWorker extends EventTarget {
   /**
    * @param {object} [options]
    * @param {Worker} [options.worker] a worker running transform-worker.js
+   *   (or meeting-worker.js)
    * @param {string|URL} [options.workerUrl] where transform-worker.js is
+   *   (or meeting-worker.js)
+   * @param {boolean} [options.meetings] start meeting-worker.js, which runs
+   *   meetings too (it loads the `callseal/meetings` module, about twice
+   *   the size)
    * @param {'script-transform'|'encoded-streams'} [options.mode] force a path
    * @param {number} [options.attachTimeoutMs] how long an attach waits for
    *   the worker to confirm its transform (default 10000)
@@ -49,8 +57,10 @@ export class E2eeWorker extends EventTarget {
     this.#worker =
       options.worker ||
       (options.workerUrl
-        ? new Worker(options.workerUrl, { type: 'module', name: 'callseal-transform' })
-        : new Worker(new URL('./transform-worker.js', import.meta.url), { type: 'module', name: 'callseal-transform' }));
+        ? new Worker(options.workerUrl, { type: 'module', name: options.meetings ? 'callseal-meeting' : 'callseal-transform' })
+        : options.meetings
+          ? new Worker(new URL('./meeting-worker.js', import.meta.url), { type: 'module', name: 'callseal-meeting' })
+          : new Worker(new URL('./transform-worker.js', import.meta.url), { type: 'module', name: 'callseal-transform' }));
     this.#mode = options.mode || (hasScriptTransform() ? 'script-transform' : 'encoded-streams');
     this.#attachTimeoutMs = options.attachTimeoutMs ?? 10000;
     this.#worker.addEventListener('message', (event) => {
@@ -439,6 +449,153 @@ export class E2eeWorker extends EventTarget {
   /** Ratchets the sending key one step (a call's key; the peer follows from the key id). */
   ratchet() {
     return this.#request('ratchet');
+  }
+
+  // ---- meetings (a worker started with { meetings: true }) ----------------
+  // Each rejects with `invalid-argument` on a worker without meetings, and
+  // with `protocol-violation` when no meeting runs. Bytes in and out are
+  // Uint8Arrays; the app's server carries them (see wasm/README.md,
+  // "Meetings in the worker").
+
+  /**
+   * Starts a meeting as its organizer, under the signed policy (`{ signed,
+   * tenantKey, lastSeenSerial }`, verified in the worker): `user`,
+   * `platform` (kebab-case, e.g. `desktop-mac`: the policy refuses some
+   * platforms), `suite` (default 4). Resolves to `{ status, policySerial }`;
+   * `policy-forbids` if the policy does not allow an end-to-end encrypted
+   * meeting. From now on every protected sender and receiver, `seal` and
+   * `open` use the meeting's keys.
+   */
+  createMeeting({ user, platform, policy, suite = 4 } = {}) {
+    return this.#request('createMeeting', { user, platform, policy, suite });
+  }
+
+  /**
+   * A key package for a committer to add this member with (publish it
+   * through the server; each one joins once): `{ keyPackage, signatureKey }`.
+   * The worker keeps its private keys, for `joinMeeting`.
+   */
+  meetingKeyPackage({ user, platform } = {}) {
+    return this.#request('meetingKeyPackage', { user, platform });
+  }
+
+  /**
+   * Joins from the Welcome a committer made for our key package, under the
+   * signed policy: `{ status, policySerial }`.
+   */
+  joinMeeting({ welcome, policy } = {}) {
+    return this.#request('joinMeeting', { welcome, policy });
+  }
+
+  /**
+   * A committer adds (key packages) and removes (users) members in one
+   * commit: `{ commit, welcome, refused }`. Send `commit` to the server to
+   * order; once it says ours won, `commitAccepted()` and send `welcome`
+   * (null without joiners) to the joiners; if another commit won,
+   * `commitRejected()`, `handleCommit(winner)`, and commit again.
+   * `refused`: joiners the policy refused (`[{ user, reason }]`), not in
+   * the commit.
+   */
+  changeMembership({ add = [], remove = [] } = {}) {
+    return this.#request('changeMembership', { add, remove });
+  }
+
+  /** `changeMembership({ add: keyPackages })`. */
+  addMembers(keyPackages) {
+    return this.changeMembership({ add: keyPackages });
+  }
+
+  /** `changeMembership({ remove: users })` (every device of each user). */
+  removeMembers(users) {
+    return this.changeMembership({ remove: users });
+  }
+
+  /** A commit of our own leaf (when `meetingStatus()` says `updateDue`): `{ commit, welcome }`. */
+  selfUpdate() {
+    return this.#request('selfUpdate');
+  }
+
+  /**
+   * The server ordered our commit: the meeting moves to the next epoch.
+   * Resolves to `{ change, status }` (`change` as `MeetingSession`'s
+   * EpochChange, without held frames).
+   */
+  commitAccepted() {
+    return this.#request('commitAccepted');
+  }
+
+  /** The server ordered another commit in our commit's epoch: ours is dropped. */
+  commitRejected() {
+    return this.#request('commitRejected');
+  }
+
+  /**
+   * A commit the server relayed (another member's): `{ changes, status }`.
+   * A commit that does not apply rejects with its code and changes nothing;
+   * `status.missingCommitsFrom` is set while earlier commits are missing
+   * (fetch them and `catchUp`).
+   */
+  handleCommit(commit) {
+    return this.#request('handleCommit', { commit });
+  }
+
+  /** Commits from `missingCommitsFrom` on, in order: `{ changes, status }`. */
+  catchUp(commits) {
+    return this.#request('catchUp', { commits });
+  }
+
+  /**
+   * Leaves the meeting: its keys are dropped at once and frames are no
+   * longer encrypted or decrypted with them (a `meeting-ended` event,
+   * reason `left`). Tell the server: a committer removes us. `{ left }`.
+   */
+  leaveMeeting() {
+    return this.#request('leaveMeeting');
+  }
+
+  /**
+   * `{ status: { epoch, code, role, removed, missingCommitsFrom } | null,
+   * updateDue }`.
+   */
+  meetingStatus() {
+    return this.#request('meetingStatus');
+  }
+
+  /**
+   * The members with their identity statuses against the worker's
+   * MemberKeyStore (new keys recorded unverified): `[{ member, status }]`.
+   */
+  async meetingRoster() {
+    return (await this.#request('meetingRoster')).roster;
+  }
+
+  /**
+   * The users compared this epoch's meeting code and it matched `code` (as
+   * shown): every member's key but the `changed` ones becomes
+   * known-verified. `invalid-argument` if a commit changed the code
+   * meanwhile. Resolves to the roster.
+   */
+  async markCodeVerified(code) {
+    return (await this.#request('markCodeVerified', { code })).roster;
+  }
+
+  /** The device at leaf `index` was confirmed out of band: known-verified. Resolves to the roster. */
+  async verifyMember(index) {
+    return (await this.#request('verifyMember', { index })).roster;
+  }
+
+  /**
+   * The app's saved member keys (`MemberKeyStore` JSON text, from a
+   * `member-store` event or `exportMemberStore()`); a bad one (`storage`)
+   * changes nothing.
+   */
+  useMemberStore(store) {
+    return this.#request('useMemberStore', { store });
+  }
+
+  /** The worker's MemberKeyStore as JSON text, to persist. */
+  async exportMemberStore() {
+    return (await this.#request('exportMemberStore')).store;
   }
 
   /** The worker's counters: frames encrypted, decrypted, failures by code. */

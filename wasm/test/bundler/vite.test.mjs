@@ -89,14 +89,21 @@ test('wasm/README.md carries src/call.js verbatim (at most 40 lines)', () => {
 test('the bundle carries the worker and the .wasm as emitted assets', () => {
   const assets = readdirSync(join(dist, 'assets'));
   const worker = assets.find((f) => /^transform-worker-[\w-]+\.js$/.test(f));
-  const wasm = assets.find((f) => /^callseal_bg-[\w-]+\.wasm$/.test(f));
   assert.ok(worker, `a hashed transform-worker asset in ${assets}`);
-  assert.ok(wasm, `a hashed callseal_bg asset in ${assets}`);
-  assert.deepEqual(readFileSync(join(dist, 'assets', wasm)), readFileSync(join(project, 'node_modules/callseal/callseal_bg.wasm')));
   // The worker went through the bundler: one file, the package's modules
   // inlined, no import left pointing into node_modules, and it loads the
-  // emitted .wasm.
+  // emitted .wasm: the calls module (the meeting worker, emitted too from
+  // webrtc.js's other `new Worker(...)`, loads the meetings module).
   const workerCode = readFileSync(join(dist, 'assets', worker), 'utf8');
+  const wasms = assets.filter((f) => /^callseal_bg-[\w-]+\.wasm$/.test(f));
+  const wasm = wasms.find((f) => workerCode.includes(`/assets/${f}`));
+  assert.ok(wasm, `a hashed callseal_bg asset the worker loads in ${assets}`);
+  assert.deepEqual(readFileSync(join(dist, 'assets', wasm)), readFileSync(join(project, 'node_modules/callseal/callseal_bg.wasm')));
+  const meetingWorker = assets.find((f) => /^meeting-worker-[\w-]+\.js$/.test(f));
+  assert.ok(meetingWorker, `a hashed meeting-worker asset in ${assets}`);
+  const meetingWasm = wasms.find((f) => readFileSync(join(dist, 'assets', meetingWorker), 'utf8').includes(`/assets/${f}`));
+  assert.ok(meetingWasm && meetingWasm !== wasm, 'the meeting worker loads the other module');
+  assert.deepEqual(readFileSync(join(dist, 'assets', meetingWasm)), readFileSync(join(project, 'node_modules/callseal/meetings/callseal_bg.wasm')));
   assert.doesNotMatch(workerCode, /node_modules|from\s*['"`]\.\/|import\s*\(/);
   assert.match(workerCode, /onrtctransform/);
   assert.ok(workerCode.includes(`/assets/${wasm}`), 'the worker fetches the emitted .wasm');
@@ -157,6 +164,12 @@ test('the built app: a call between two peers, encrypted both ways', async () =>
     assert.ok(requests.some((r) => /^\/assets\/transform-worker-[\w-]+\.js$/.test(r)), `worker requested: ${requests}`);
     assert.ok(requests.some((r) => /^\/assets\/callseal_bg-[\w-]+\.wasm$/.test(r)), `wasm requested: ${requests}`);
     assert.ok(!requests.some((r) => r.includes('node_modules')));
+    // A page that only calls never downloads the meeting worker or MLS.
+    assert.ok(!requests.some((r) => r.includes('meeting-worker')), `${requests}`);
+    const calls = readFileSync(join(project, 'node_modules/callseal/callseal_bg.wasm'));
+    for (const r of requests.filter((x) => /^\/assets\/callseal_bg-[\w-]+\.wasm$/.test(x))) {
+      assert.deepEqual(readFileSync(join(dist, r)), calls, `${r} is the calls module`);
+    }
     assert.deepEqual(errors, [], 'no page errors');
   } finally {
     await context.close();

@@ -42,6 +42,7 @@ test('the tarball carries the workspace version and only the package files', () 
     'index.js', 'index.d.ts', 'node.js', 'node.cjs', 'meetings.cjs', 'node.d.ts', 'errors.js', 'errors.d.ts',
     'guard.js', 'meetings.js', 'meetings-node.js', 'meetings.d.ts', 'meetings/callseal.js', 'meetings/callseal_bg.wasm',
     'webrtc.js', 'webrtc.d.ts', 'keyring.js', 'transform-worker.js', 'transform-core.js', 'media-crypto.js',
+    'worker-host.js', 'meeting-worker.js', 'meeting-core.js',
   ]) {
     assert.ok(files.includes(f), `${f} in the tarball`);
   }
@@ -49,7 +50,7 @@ test('the tarball carries the workspace version and only the package files', () 
     assert.doesNotMatch(f, /test|conformance|\.rs$|Cargo/, `${f} does not belong in the package`);
   }
   const meta = JSON.parse(readFileSync(join(project, 'node_modules/callseal/package.json'), 'utf8'));
-  assert.deepEqual(Object.keys(meta.exports).sort(), ['.', './callseal_bg.wasm', './meetings', './package.json', './transform-worker.js', './webrtc']);
+  assert.deepEqual(Object.keys(meta.exports).sort(), ['.', './callseal_bg.wasm', './meeting-worker.js', './meetings', './package.json', './transform-worker.js', './webrtc']);
   assert.equal(meta.exports['.'].types, './index.d.ts');
   assert.ok(Array.isArray(meta.sideEffects));
 });

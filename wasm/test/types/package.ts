@@ -38,6 +38,7 @@ import init, {
   type RosterEntry,
 } from '../../pkg/meetings.js';
 import * as node from '../../pkg/node.js';
+import { E2eeWorker, type E2eeWorkerEvent, type MeetingEpochChange, type MeetingStatus } from '../../pkg/webrtc.js';
 import type * as calls from '../../pkg/index.js';
 
 /** True only when `A` and `B` are the same type. */
@@ -156,4 +157,35 @@ export async function usage(commit: Uint8Array, frame: Uint8Array, signed: Uint8
   const fromNode: node.DecryptedFrame = decrypted;
   const decision: node.CallDecision = new node.PolicyDocument().evaluateCall('a', 'b');
   void fromNode, decision;
+}
+
+// The meeting worker's methods and events (never run).
+export async function meetingWorker(policy: { signed: Uint8Array; tenantKey: Uint8Array }, bytes: Uint8Array): Promise<void> {
+  const e2ee = new E2eeWorker({ meetings: true });
+  const created: { status: MeetingStatus; policySerial: number } = await e2ee.createMeeting({ user: 'olga', platform: 'desktop-mac', policy });
+  const { keyPackage }: { keyPackage: Uint8Array } = await e2ee.meetingKeyPackage({ user: 'pete', platform: 'ios' });
+  const batch = await e2ee.changeMembership({ add: [keyPackage], remove: ['walt'] });
+  const welcome: Uint8Array | null = batch.welcome;
+  const refusedUser: string | undefined = batch.refused[0]?.user;
+  const { change }: { change: MeetingEpochChange } = await e2ee.commitAccepted();
+  const epoch: bigint = change.epoch;
+  const { changes } = await e2ee.handleCommit(bytes);
+  const codes: string[] = changes.map((c) => c.code);
+  const roster = await e2ee.meetingRoster();
+  const user: string | undefined = roster[0]?.member.user;
+  const store: string = await e2ee.exportMemberStore();
+  e2ee.addEventListener('meeting-epoch', (e: E2eeWorkerEvent<'meeting-epoch'>) => {
+    const code: string = e.detail.code;
+    void code;
+  });
+  e2ee.addEventListener('meeting-ended', (e: E2eeWorkerEvent<'meeting-ended'>) => {
+    const reason: 'removed' | 'left' = e.detail.reason;
+    void reason;
+  });
+  const opened = await e2ee.open({ frame: bytes });
+  if (!opened.held) {
+    const sender: number | undefined = opened.sender;
+    void sender;
+  }
+  void created, welcome, refusedUser, epoch, codes, user, store;
 }
