@@ -128,3 +128,78 @@ test("a new call does not keep using the previous call's media keys", async () =
     { sentUnderOldKey: 0, malloryReadsIt: 0, malloryFramesAccepted: 0 },
   );
 });
+
+test('a frame moved to the wrong track does not use up its counter on the right one', async () => {
+  // One call sender encrypts audio and video under one key id. A network
+  // that copies a video frame into the audio path gets it refused there as
+  // misrouted, but only after the receiver recorded its counter: the real
+  // frame, arriving on the video path, is then dropped as a "duplicate"
+  // (a retransmission: no failure, no event).
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  await e2ee.addReceiverKey({ kid: 1n, suite: 4, baseKey: key(1) });
+  const sender = new api.MediaSender(4, 1n, key(1));
+  const video = sender.encryptFrame('video/VP8', payload(60, 3));
+  const audioPath = worker.core.transform({ side: 'receive', kind: 'audio' });
+  const videoPath = worker.core.transform({ side: 'receive', kind: 'video' });
+  assert.equal(run(audioPath, [encodedFrame(video, { kind: 'audio' })]).length, 0, 'refused on the audio track');
+  const delivered = run(videoPath, [encodedFrame(video)]);
+  const stats = await e2ee.stats();
+  assert.equal(delivered.length, 1, `the genuine video frame was dropped (duplicates: ${stats.duplicates}, misrouted: ${stats.misrouted})`);
+  sender.free();
+});
+
+test('open(): a frame refused as another track\'s can still be opened on its own track', async () => {
+  const worker = inProcessWorker();
+  const e2ee = new E2eeWorker({ worker, mode: 'encoded-streams' });
+  await e2ee.addReceiverKey({ kid: 1n, suite: 4, baseKey: key(1) });
+  const sender = new api.MediaSender(4, 1n, key(1));
+  const frame = sender.encryptFrame('video/VP8', payload(60, 3));
+  await assert.rejects(e2ee.open({ frame: frame.slice(), kind: 'audio' }), { code: 'protocol-violation' });
+  const opened = await e2ee.open({ frame: frame.slice(), kind: 'video' }).catch((err) => err);
+  assert.ok(!(opened instanceof Error), `refused: ${opened && opened.code}`);
+  sender.free();
+});
+
+test('two workers on one keyring (two calls at once) do not forget each other\'s verified peers', async () => {
+  // BrowserKeyring's interface, in memory (the browser's IndexedDB saves
+  // whole texts the same way). One worker runs one call, so a page with two
+  // calls at once has two workers on the same keyring; each saves its own
+  // whole store on every change.
+  const saved = { identity: new Uint8Array(32).fill(1), peers: null };
+  const keyring = {
+    identitySecret: async () => saved.identity.slice(),
+    peers: async () => saved.peers,
+    savePeers: async (store) => {
+      saved.peers = typeof store === 'string' ? store : JSON.stringify(store);
+    },
+  };
+  const first = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+  const second = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+  await first.useKeyring(keyring);
+  await second.useKeyring(keyring);
+  const bob = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+  const carol = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+  await call(first, bob, 'alice', 'bob');
+  await first.markVerified();
+  await settle();
+  assert.equal(JSON.parse(saved.peers).bob.verified, true);
+  await call(second, carol, 'alice', 'carol');
+  await settle();
+  assert.deepEqual(Object.keys(JSON.parse(saved.peers)).sort(), ['bob', 'carol'], `keyring now holds ${saved.peers}`);
+});
+
+test('holds: only the worker\'s own operations dispatch (no inherited names, no host op without the host)', async () => {
+  const worker = inProcessWorker();
+  const core = worker.core;
+  for (const op of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'stream', 'handle', 'transform']) {
+    const reply = await core.handle({ id: 1, op });
+    assert.equal(reply.error && reply.error.code, 'invalid-argument', op);
+  }
+  // A request whose args carry an own __proto__ (structured clone of
+  // JSON.parse output) does not change the prototype the op sees.
+  const data = JSON.parse('{"id":2,"op":"decideCall","__proto__":{"policy":{"signed":"x"}}}');
+  const reply = await core.handle(data);
+  assert.equal(reply.error.code, 'invalid-argument');
+  assert.match(reply.error.message, /needs a policy/);
+});
