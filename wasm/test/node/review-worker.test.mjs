@@ -203,3 +203,22 @@ test('holds: only the worker\'s own operations dispatch (no inherited names, no 
   assert.equal(reply.error.code, 'invalid-argument');
   assert.match(reply.error.message, /needs a policy/);
 });
+
+test('useKeyring wipes the identity secret it read even when reading the peers fails', async () => {
+  const handed = [];
+  const keyring = {
+    identitySecret: async () => {
+      const copy = new Uint8Array(32).fill(7);
+      handed.push(copy);
+      return copy;
+    },
+    peers: async () => {
+      throw new Error('IndexedDB: the database connection is closing');
+    },
+    savePeers: async () => {},
+  };
+  const e2ee = new E2eeWorker({ worker: inProcessWorker(), mode: 'encoded-streams' });
+  await assert.rejects(e2ee.useKeyring(keyring));
+  assert.equal(handed.length, 1);
+  assert.ok(handed[0].every((b) => b === 0), 'the secret copy useKeyring got is left in memory');
+});
