@@ -222,3 +222,15 @@ test('useKeyring wipes the identity secret it read even when reading the peers f
   assert.equal(handed.length, 1);
   assert.ok(handed[0].every((b) => b === 0), 'the secret copy useKeyring got is left in memory');
 });
+
+test('holds: a store text naming a peer or a field twice through escapes is refused whole', () => {
+  const k1 = '11'.repeat(32);
+  const k2 = '22'.repeat(32);
+  for (const text of [
+    `{"bob":{"key":"${k1}","verified":true},"b\\u006fb":{"key":"${k2}","verified":false}}`,
+    `{"bob":{"key":"${k1}","verified":true,"verifi\\u0065d":false}}`,
+    `{"bob":{"key":"${k1}","k\\u0065y":"${k2}","verified":true}}`,
+  ]) {
+    assert.throws(() => api.IdentityStore.fromJSON(text), { code: 'storage' }, text);
+  }
+});
