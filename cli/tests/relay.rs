@@ -889,3 +889,48 @@ fn a_man_in_the_middle_relay_reencrypts_and_the_codes_differ() {
     let logs = relay.logs_with("ended");
     assert!(logs.contains("12 frames re-encrypted, 1 dropped"), "{logs}");
 }
+
+/// Review (holds): a client cannot put another client's name on what the
+/// relay delivers (a `from` of its own in a request is ignored, a member
+/// named twice is refused), and `data` the browser's JSON.parse accepts
+/// (lone surrogate escapes, deep nesting) goes on byte for byte or is
+/// refused, never altered.
+#[test]
+fn review_no_spoofed_from_and_data_never_altered() {
+    let relay = Relay::start(false);
+    let mut alice = relay.client("alice");
+    let mut bob = relay.client("bob");
+    let _carol = relay.client("carol");
+    alice.recv_json(); // peer-joined bob
+    alice.recv_json(); // peer-joined carol
+    bob.recv_json(); // peer-joined carol
+    alice.send_text(r#"{"type":"signal","from":"carol","to":"bob","data":{"x":1}}"#);
+    assert_eq!(
+        bob.recv_text(),
+        r#"{"type":"signal","from":"alice","data":{"x":1}}"#
+    );
+    for twice in [
+        r#"{"type":"signal","to":"carol","to":"bob","data":{}}"#,
+        r#"{"type":"signal","to":"bob","data":{},"data":{"a":1}}"#,
+        r#"{"type":"join","type":"signal","to":"bob","room":"r","data":{}}"#,
+    ] {
+        alice.send_text(twice);
+        alice.recv_error("malformed");
+    }
+    bob.assert_silent();
+    let data = r#"{"s":"\ud800\udfff\udc00","n":"\u0000","k":{"":[[[[]]]]}}"#;
+    alice.send_text(&format!(r#"{{"type":"signal","to":"bob","data":{data}}}"#));
+    bob.set_timeout(Duration::from_millis(500));
+    match bob.ws.read() {
+        Ok(Message::Text(text)) => assert_eq!(
+            text.as_str(),
+            format!(r#"{{"type":"signal","from":"alice","data":{data}}}"#)
+        ),
+        Err(tungstenite::Error::Io(_)) => alice.recv_error("malformed"),
+        other => panic!("unexpected {other:?}"),
+    }
+    bob.set_timeout(READ_TIMEOUT);
+    // A frame naming a sender in its payload is still from its real sender.
+    alice.send_frame("bob", b"\x05carolhello");
+    assert_eq!(bob.recv_binary(), b"\x05alice\x05carolhello");
+}
