@@ -153,6 +153,10 @@ async function startCall(peer) {
 }
 
 async function onSignal(from, data) {
+  // Once a call has started, only its peer speaks in it: any client of the
+  // relay can send signals, and none but the peer may rename it, call the
+  // call plain, or feed it SDP, ICE or call messages.
+  if (call.started && from !== call.peer) return;
   if (data.plain || data.declined) {
     // The peer says the call is not end-to-end encrypted: this side checks
     // its own copy of the policy and shows its own reason.

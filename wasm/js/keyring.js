@@ -8,8 +8,9 @@
 // IdentityKeyPair) and `peers` (the store's JSON text). Every page of the
 // origin shares them. The secret is stored as bytes: anything that runs
 // script in this origin can read it, as it could read any IndexedDB data;
-// the browser's storage is what protects it at rest. Two tabs that both
-// change peers save whole stores: the later save wins.
+// the browser's storage is what protects it at rest. Workers and tabs
+// sharing the keyring save only the peers they changed (updatePeers), each
+// in one transaction; a worker sees what others saved when it next loads.
 import { CallsealError } from './errors.js';
 
 const STORE = 'keyring';
@@ -82,7 +83,25 @@ export class BrowserKeyring {
     return typeof text === 'string' ? text : null;
   }
 
-  /** Saves the peers' store (an IdentityStore's JSON: text or object). */
+  /**
+   * Applies changed entries (peer uid → `{ key, verified }`, a `store`
+   * event's `changed`) to the saved peers, in one transaction: entries of
+   * other peers, saved by other workers or tabs, stay.
+   */
+  async updatePeers(changed) {
+    const tx = this.#db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
+    const text = await request(store.get('peers'));
+    const peers = typeof text === 'string' ? JSON.parse(text) : {};
+    for (const [peer, entry] of Object.entries(changed)) {
+      // Defined, not assigned: a peer named `__proto__` stays a peer.
+      Object.defineProperty(peers, peer, { value: entry, enumerable: true, writable: true, configurable: true });
+    }
+    store.put(JSON.stringify(peers), 'peers');
+    await done(tx);
+  }
+
+  /** Replaces the saved peers (an IdentityStore's JSON: text or object). */
   async savePeers(store) {
     const text = typeof store === 'string' ? store : JSON.stringify(store);
     const tx = this.#db.transaction(STORE, 'readwrite');

@@ -77,6 +77,37 @@ function failure(code, message) {
 // Key ids as bigints: Map and Set compare them by value.
 const kidKey = (kid) => BigInt(kid);
 
+// What a protected frame says of itself in clear, before any key is used
+// (PROTOCOL.md §2.1, §2.2): its media kind from the footer's codec id (the
+// frame's last byte, never escaped) and its key id from the SFrame header
+// just before the footer. The key id is left null where escaping may have
+// moved the header (H.264, H.265) or the header does not parse: the check
+// after decryption still applies. A forged footer or header only gets its
+// own frame dropped: any change fails authentication anyway.
+export function peekFrame(bytes) {
+  const n = bytes.length;
+  if (n < 2) return { kind: null, kid: null };
+  const footer = bytes[n - 1];
+  const id = footer >> 5;
+  const nh = footer & 0x1f;
+  const kind = id === 1 ? 'audio' : id >= 2 && id <= 6 ? 'video' : null;
+  let kid = null;
+  if (id !== 4 && id !== 5 && nh >= 1 && nh <= 17 && n > nh) {
+    const at = n - 1 - nh;
+    const config = bytes[at];
+    if (config & 0x80) {
+      const len = ((config >> 4) & 7) + 1;
+      if (1 + len <= nh) {
+        kid = 0n;
+        for (let i = 0; i < len; i += 1) kid = (kid << 8n) | BigInt(bytes[at + 1 + i]);
+      }
+    } else {
+      kid = BigInt((config >> 4) & 7);
+    }
+  }
+  return { kind, kid };
+}
+
 // The key id an `unknown-key-id` error names (its message is the core's
 // "no key for key id N"), or null.
 function missingKid(err) {
@@ -189,7 +220,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     });
     if (code === 'unknown-key-id') {
       const kid = missingKid(err);
-      failureEvent('missing-key', `missing-key ${kid}`, { kid, kind });
+      // Coalesced per media kind, not per key id: the key id comes from the
+      // frame, and an injected frame per key id would otherwise be an event
+      // (and a remembered key) each. The event names the first one.
+      failureEvent('missing-key', `missing-key ${kind}`, { kid, kind });
     }
   }
 
@@ -252,6 +286,14 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         return;
       }
       const failed = (err) => decryptFailed(err, kind);
+      // Another track's frame, told by its clear footer and header: dropped
+      // before decryption, so it cannot use up the counter its genuine
+      // delivery on its own track needs.
+      if (foreign(new Uint8Array(frame.data), kind, kids)) {
+        stats.misrouted += 1;
+        stats.misroutedByKind[kind] += 1;
+        return undefined;
+      }
       const done = ({ codec, kid, payload }) => {
         const codecIsKind = codecKind(codec);
         // A frame of another track (another key id, or another kind of
@@ -285,6 +327,15 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         done(frameInfo);
       }, failed);
     };
+  }
+
+  // Whether a frame's clear footer and header (peekFrame) show it belongs to
+  // another track: another media kind, or (with `kids`, outside a meeting,
+  // whose frames' key ids change every epoch) another key id.
+  function foreign(bytes, kind, kids) {
+    const seen = peekFrame(bytes);
+    if (kind && seen.kind && seen.kind !== kind) return true;
+    return Boolean(kids && !frames && seen.kid !== null && !kids.has(seen.kid));
   }
 
   function transform(options = {}) {
@@ -325,9 +376,22 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     if (store) {
       const json = JSON.stringify(store);
       if (json !== lastStoreJson) {
-        const first = lastStoreJson === null;
+        const before = lastStoreJson === null ? null : JSON.parse(lastStoreJson);
         lastStoreJson = json;
-        if (!first) emit('store', { store: JSON.parse(json) });
+        if (before) {
+          // The whole store, and the peers this change touched: a keyring
+          // other workers also save to applies only those (useKeyring).
+          // (Object.fromEntries defines own members: a peer named
+          // `__proto__` stays a peer.)
+          const now = JSON.parse(json);
+          const changed = Object.fromEntries(
+            Object.entries(now).filter(([peer, entry]) => {
+              const old = Object.hasOwn(before, peer) ? before[peer] : null;
+              return !old || old.key !== entry.key || old.verified !== entry.verified;
+            }),
+          );
+          emit('store', { store: now, changed });
+        }
       }
     }
   }
@@ -387,8 +451,31 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     }
   }
 
+  // Ends the current call, if any: its session goes, and so do its media
+  // keys (page-given keys stay). A new call's frames must never go out
+  // under the previous call's key, nor its receiver accept the previous
+  // peer's frames, while the new handshake runs (or if it never ends).
+  function endCall() {
+    if (callSender && sender === callSender) {
+      noteSenderUse();
+      sender.free();
+      sender = null;
+    }
+    if (callReceiver && receiver === callReceiver) {
+      receiver.free();
+      receiver = null;
+    }
+    callSender = null;
+    callReceiver = null;
+    if (session) session.free();
+    session = null;
+    mediaTaken = false;
+    lastStatus = null;
+  }
+
   function newCall(start) {
-    session = replace(session, start.session);
+    endCall();
+    session = start.session;
     mediaTaken = false;
     lastStatus = null;
     report();
@@ -508,8 +595,12 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
       if (!policy) return newCall(CallSession.initiate(identity, uid, peerUid, options));
       return underPolicy(policy, (verified) => {
         const mode = api.callMode(verified.evaluateCall(uid, peerUid), requireE2ee === true);
-        // Not end-to-end encrypted: no call here, the reason for the page.
-        if (!mode.e2ee) return { message: null, status: null, notEndToEndEncrypted: mode.reason };
+        // Not end-to-end encrypted: no call here (the previous one ends),
+        // the reason for the page.
+        if (!mode.e2ee) {
+          endCall();
+          return { message: null, status: null, notEndToEndEncrypted: mode.reason };
+        }
         return newCall(api.initiateCallWithPolicy(verified, peerUid, identity, uid, options));
       });
     },
@@ -581,6 +672,10 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
     async open({ frame, kind, kids }) {
       if (!receiver && !frames) throw failure('unknown-key-id', 'no receive key');
       if (!(frame instanceof Uint8Array)) throw failure('invalid-argument', 'frame must be a Uint8Array');
+      if (foreign(frame, kind, Array.isArray(kids) ? new Set(kids.map(kidKey)) : null)) {
+        stats.misrouted += 1;
+        throw failure('protocol-violation', 'the frame belongs to another track');
+      }
       let opened;
       try {
         opened = frames ? frames.decrypt(frame) : await media.decrypt(receiver, frame);

@@ -180,10 +180,10 @@ export interface E2eeWorkerEventMap {
   /** The peer's identity key is not the one remembered (a new device, or an attack). */
   'peer-changed': { peerUid: string | null; status: CallStatus };
   /** The identity store changed: persist it (`useKeyring` does). */
-  store: { store: StoreJson };
+  store: { store: StoreJson; changed: StoreJson };
   /** Frames failed to decrypt (at most one event per code and kind a second; `count` since the last). */
   'decrypt-failed': { code: ErrorCode; kind: 'audio' | 'video'; message: string; count: number };
-  /** Frames under a key id the worker has no key for (at most one event per key id a second). */
+  /** Frames under a key id the worker has no key for (at most one event per media kind a second, naming the first key id). */
   'missing-key': { kid: bigint | null; kind: 'audio' | 'video'; count: number };
   /** A transform's stream ended in error: protect the sender or receiver again (a new transceiver with `encoded-streams`). */
   'stream-error': { side: 'send' | 'receive'; token: number | null; message: string };
@@ -233,6 +233,15 @@ export interface CreateMeetingOptions {
 /** A typed `CustomEvent` of the worker. */
 export type E2eeWorkerEvent<K extends keyof E2eeWorkerEventMap> = CustomEvent<E2eeWorkerEventMap[K]>;
 
+/** What `useKeyring` needs of a keyring: BrowserKeyring, or the app's own storage. */
+export interface Keyring {
+  identitySecret(): Promise<Uint8Array>;
+  peers(): Promise<string | null>;
+  savePeers(store: string | StoreJson): Promise<void>;
+  /** Optional: apply only the changed entries, atomically (else peers() is merged and saved). */
+  updatePeers?(changed: StoreJson): Promise<void>;
+}
+
 /** The app's identity and peers in IndexedDB, so continuity survives a reload. */
 export declare class BrowserKeyring {
   static open(options?: { name?: string; indexedDB?: IDBFactory }): Promise<BrowserKeyring>;
@@ -240,6 +249,8 @@ export declare class BrowserKeyring {
   identitySecret(): Promise<Uint8Array>;
   /** The peers' store JSON text saved last, or null. */
   peers(): Promise<string | null>;
+  /** Applies changed entries (a `store` event's `changed`) in one transaction; other peers stay. */
+  updatePeers(changed: StoreJson): Promise<void>;
   savePeers(store: string | StoreJson): Promise<void>;
   /** Forgets the identity: a new one is made next time. */
   forgetIdentity(): Promise<void>;
@@ -268,7 +279,7 @@ export declare class E2eeWorker extends EventTarget {
   /** The app's identity secret and its peers' store, for the calls to come. */
   useIdentity(options: { identitySecret: Uint8Array; store?: string | StoreJson }): Promise<{ publicKey: Uint8Array }>;
   /** Identity and peers from a BrowserKeyring, and every change saved back. */
-  useKeyring(keyring: BrowserKeyring): Promise<{ publicKey: Uint8Array }>;
+  useKeyring(keyring: Keyring): Promise<{ publicKey: Uint8Array }>;
   /** The worker's identity store. */
   exportStore(): Promise<StoreJson>;
   setSenderKey(key: SenderKey): Promise<{ ok: true }>;

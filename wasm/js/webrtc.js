@@ -276,25 +276,45 @@ export class E2eeWorker extends EventTarget {
 
   /**
    * Uses a `BrowserKeyring` (IndexedDB): its identity and peers go to the
-   * worker, and every `store` event is saved back to it, so continuity
-   * (`known-verified`, `changed`) survives a page reload. Resolves to
-   * `{ publicKey }`; the returned promise of each save is the keyring's.
+   * worker, and the peers each `store` event changed are saved back to it
+   * (`updatePeers`: only those, in one transaction), so continuity
+   * (`known-verified`, `changed`) survives a page reload, and workers
+   * sharing one keyring (two calls at once, two tabs) never undo each
+   * other's entries. A keyring without `updatePeers` gets the changes
+   * merged into its `peers()` and saved with `savePeers`, one save at a
+   * time. A failed save is a `storage-error` event. Resolves to
+   * `{ publicKey }`.
    */
   async useKeyring(keyring) {
-    const [identitySecret, store] = await Promise.all([keyring.identitySecret(), keyring.peers()]);
+    const identitySecret = await keyring.identitySecret();
+    let result;
     try {
-      const result = await this.useIdentity({ identitySecret, store });
-      if (this.#keyringListener) this.removeEventListener('store', this.#keyringListener);
-      this.#keyringListener = (event) => {
-        keyring.savePeers(event.detail.store).catch((err) => {
-          this.dispatchEvent(new CustomEvent('storage-error', { detail: { message: String((err && err.message) || err) } }));
-        });
-      };
-      this.addEventListener('store', this.#keyringListener);
-      return result;
+      const store = await keyring.peers();
+      result = await this.useIdentity({ identitySecret, store });
     } finally {
       identitySecret.fill(0);
     }
+    if (this.#keyringListener) this.removeEventListener('store', this.#keyringListener);
+    let saving = Promise.resolve();
+    const save = async (changed) => {
+      if (typeof keyring.updatePeers === 'function') return keyring.updatePeers(changed);
+      const text = await keyring.peers();
+      const merged = text ? JSON.parse(text) : {};
+      for (const [peer, entry] of Object.entries(changed)) {
+        Object.defineProperty(merged, peer, { value: entry, enumerable: true, writable: true, configurable: true });
+      }
+      return keyring.savePeers(merged);
+    };
+    this.#keyringListener = (event) => {
+      const { changed } = event.detail;
+      saving = saving
+        .then(() => save(changed))
+        .catch((err) => {
+          this.dispatchEvent(new CustomEvent('storage-error', { detail: { message: String((err && err.message) || err) } }));
+        });
+    };
+    this.addEventListener('store', this.#keyringListener);
+    return result;
   }
 
   /** The worker's identity store as JSON (an object; `{}` before any call). */

@@ -146,15 +146,20 @@ impl IdentityStore {
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "Record<string, { key: string; verified: boolean }>")]
     pub fn to_json(&self) -> Result<JsValue, Failure> {
         // Built as JavaScript objects rather than through serde_json, which
-        // would add kilobytes to this module for one use.
-        let out = js_sys::Object::new();
+        // would add kilobytes to this module for one use. The peers go in
+        // through `Object.fromEntries`, which defines own members: a peer
+        // whose id is `__proto__` stays a peer (an assignment would set the
+        // object's prototype instead, and the peer would vanish).
+        let pairs = js_sys::Array::new();
         for (peer, entry) in self.inner.iter() {
             let item = js_sys::Object::new();
             set(&item, "key", &JsValue::from_str(&entry.key_hex()))?;
             set(&item, "verified", &JsValue::from_bool(entry.verified))?;
-            set(&out, peer, &item)?;
+            pairs.push(&js_sys::Array::of2(&JsValue::from_str(peer), &item));
         }
-        Ok(out.into())
+        js_sys::Object::from_entries(&pairs)
+            .map(JsValue::from)
+            .map_err(|_| Failure::new(ErrorKind::Internal, "could not build the store object"))
     }
 
     /// A store from `toJSON()`'s object or its JSON text: every member a

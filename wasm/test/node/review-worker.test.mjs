@@ -1,7 +1,10 @@
-// Hostile review (branch review) of the worker, its events and the store's
-// JSON: each test shows one finding and FAILS on the code it was written
-// against (see the report); the ones marked "holds" pass and show that a
-// suspicion did not reproduce.
+// Findings of a hostile review of the worker, its events and the store's
+// JSON, each a test written to fail before its fix (a new call kept the
+// previous call's media keys; a peer named `__proto__` vanished from the
+// store's JSON; two workers on one keyring undid each other's entries;
+// forged key ids flooded `missing-key` events; a frame moved to the wrong
+// track used up its counter; useKeyring could leave the secret unwiped).
+// The ones marked "holds" showed that a suspicion did not reproduce.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 

@@ -9,7 +9,8 @@
 // - `--mitm` with media over the relay's binary channel: the relay
 //   re-encrypts, media still decodes, the codes differ (and the same path
 //   through an honest relay: equal codes);
-// - a signed policy that makes the call plain: both sides show the reason.
+// - a signed policy that makes the call plain: both sides show the reason;
+// - a third client of the relay cannot rename the peer or call it plain.
 //
 // Needs the `callseal` binary: $CALLSEAL_BIN, else target/debug/callseal
 // (scripts/test-wasm builds it).
@@ -22,7 +23,7 @@ import { chromium } from 'playwright-core';
 import { serve } from '../../demo/serve.mjs';
 import { CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import { signPolicy, tenantKey } from '../signed-policy.mjs';
-import { BIN, show, startRelay, until } from './harness.mjs';
+import { BIN, show, sleep, startRelay, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -215,6 +216,31 @@ test('a signed policy that makes the call plain: both sides show the reason', as
   }
   await ctxC.close();
   await ctxD.close();
+});
+
+test('a third relay client cannot rename the peer of a call or mark it refused', async () => {
+  // The call page takes signals from its peer only, once a call started:
+  // any client of the relay can send signals (this one was found by review).
+  const [ctxA, ctxB, ctxM] = [await newContext(), await newContext(), await newContext()];
+  const alice = await callPage(ctxA, 'alice', { media: 'relay' });
+  const bob = await callPage(ctxB, 'bob', { media: 'relay' });
+  await bob.evaluate(() => window.callPage.call('alice'));
+  await until(() => snapshot(alice), (s) => s.status && s.status.state === 'encrypted', 20000, 'the call');
+  const mallory = await ctxM.newPage();
+  await mallory.goto(`${server.url}/demo/call.html?name=unused`).catch(() => {});
+  await mallory.evaluate(async (url) => {
+    const ws = new WebSocket(url);
+    await new Promise((resolve) => (ws.onopen = resolve));
+    ws.send(JSON.stringify({ type: 'hello', name: 'mallory' }));
+    ws.send(JSON.stringify({ type: 'signal', to: 'alice', data: { plain: true } }));
+    ws.send(JSON.stringify({ type: 'signal', to: 'alice', data: { call: 'AAAA' } }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }, relay.url);
+  await sleep(500);
+  const s = await snapshot(alice);
+  assert.equal(s.status.state, 'encrypted');
+  assert.deepEqual({ peer: s.peer, refused: s.refused, refusedText: s.refusedText }, { peer: 'bob', refused: null, refusedText: '' });
+  for (const ctx of [ctxA, ctxB, ctxM]) await ctx.close();
 });
 
 test('no page error was logged', () => {
