@@ -375,7 +375,43 @@ pub(crate) fn binary_from(sender: &str, frame: &[u8]) -> Vec<u8> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        // What any client may send: no input panics the parsers, and a
+        // binary message that parses names a valid recipient and keeps
+        // every frame byte.
+        #[test]
+        fn any_text_parses_or_is_refused(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn any_json_shaped_text_parses_or_is_refused(
+            kind in prop::sample::select(vec!["hello", "signal", "join", "leave", "commit", "broadcast", "x"]),
+            name in "[ -~]{0,70}",
+            epoch in prop::num::i128::ANY,
+            data in "[ -~]{0,40}",
+        ) {
+            for text in [
+                format!(r#"{{"type":"{kind}","name":"{name}","to":"{name}","room":"{name}","epoch":{epoch},"data":{data}}}"#),
+                format!(r#"{{"type":"{kind}","name":{epoch},"data":{{"k":"{name}"}},"epoch":"{data}"}}"#),
+            ] {
+                let _ = parse(&text);
+            }
+        }
+
+        #[test]
+        fn any_binary_parses_or_is_refused(message in prop::collection::vec(any::<u8>(), 0..120)) {
+            if let Ok((target, frame)) = parse_binary(&message) {
+                let name = match target { Target::Peer(n) | Target::Room(n) => n };
+                prop_assert!(valid_name(name));
+                prop_assert_eq!(frame, &message[message.len() - frame.len()..]);
+            }
+        }
+    }
 
     #[test]
     fn names() {
