@@ -286,23 +286,20 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
         return;
       }
       const failed = (err) => decryptFailed(err, kind);
+      const misrouted = () => {
+        stats.misrouted += 1;
+        stats.misroutedByKind[kind] += 1;
+      };
+      const bytes = new Uint8Array(frame.data);
       // Another track's frame, told by its clear footer and header: dropped
       // before decryption, so it cannot use up the counter its genuine
       // delivery on its own track needs.
-      if (foreign(new Uint8Array(frame.data), kind, kids)) {
-        stats.misrouted += 1;
-        stats.misroutedByKind[kind] += 1;
-        return undefined;
-      }
+      if (foreign(bytes, kind, kids)) return misrouted();
       const done = ({ codec, kid, payload }) => {
         const codecIsKind = codecKind(codec);
         // A frame of another track (another key id, or another kind of
         // media) moved here by the network: authentic, but not this track's.
-        if ((kids && !kids.has(kidKey(kid))) || (codecIsKind && codecIsKind !== kind)) {
-          stats.misrouted += 1;
-          stats.misroutedByKind[kind] += 1;
-          return;
-        }
+        if ((kids && !kids.has(kidKey(kid))) || (codecIsKind && codecIsKind !== kind)) return misrouted();
         frame.data = payload.buffer;
         stats.decrypted += 1;
         bump(stats.decryptedByCodec, codec);
@@ -311,7 +308,6 @@ export function createTransformCore(api, { now = () => performance.now(), crypto
       };
       let opened;
       try {
-        const bytes = new Uint8Array(frame.data);
         opened = frames ? frames.decrypt(bytes) : media.decrypt(receiver, bytes);
       } catch (err) {
         failed(err);

@@ -16,51 +16,31 @@
 // (scripts/test-wasm builds it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { serve } from '../../demo/serve.mjs';
-import { CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import { signPolicy, tenantKey } from '../signed-policy.mjs';
-import { BIN, show, sleep, startRelay, until } from './harness.mjs';
+import { openStage, show, sleep, startRelay, until } from './harness.mjs';
 
+let stage;
 let server;
-let browser;
 let relay;
-const contexts = [];
-const pageErrors = [];
 
 before(async () => {
-  if (!existsSync(BIN)) throw new Error(`no callseal binary at ${BIN}: cargo build -p callseal-cli (or set CALLSEAL_BIN)`);
-  server = await serve({ port: 0 });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    headless: true,
-    // Host candidates as addresses, not mDNS names, between two contexts.
-    args: [...CHROMIUM_ARGS, '--disable-features=WebRtcHideLocalIpsWithMdns'],
-  });
-  relay = await startRelay();
+  // Host candidates as addresses, not mDNS names, between two contexts.
+  stage = await openStage({ args: ['--disable-features=WebRtcHideLocalIpsWithMdns'] });
+  ({ server, relay } = stage);
 });
 
 after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  if (browser) await browser.close();
-  if (server) await server.close();
-  if (relay) relay.stop();
+  if (stage) await stage.close();
 });
 
-/** A new browser context (its own storage: another browser, as far as the page knows). */
-async function newContext() {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-  contexts.push(context);
-  return context;
-}
+const newContext = () => stage.newContext();
 
 /** The call page for `name` in `context`, ready (worker, keyring, relay). */
 async function callPage(context, name, { relayUrl = relay.url, media = 'webrtc' } = {}) {
   const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+  stage.watch(page, name);
   await page.goto(`${server.url}/demo/call.html?name=${name}&relay=${encodeURIComponent(relayUrl)}&media=${media}`);
   await page.waitForFunction(() => window.callPage !== undefined);
   await page.evaluate(() => window.callPage.ready);
@@ -244,5 +224,5 @@ test('a third relay client cannot rename the peer of a call or mark it refused',
 });
 
 test('no page error was logged', () => {
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(stage.pageErrors, []);
 });

@@ -10,14 +10,10 @@
 // Needs the `callseal` binary: $CALLSEAL_BIN, else target/debug/callseal.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { serve } from '../../demo/serve.mjs';
-import { CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import { signPolicy, tenantKey } from '../signed-policy.mjs';
-import { BIN, show, startRelay, until } from './harness.mjs';
+import { openStage, show, until } from './harness.mjs';
 
 // The meeting's grace time (MeetingConfig's default, core/src/meeting/session.rs):
 // how long a previous epoch's keys stay, and frames of an epoch not reached are held.
@@ -34,36 +30,24 @@ const policyDocument = JSON.stringify({
   }],
 });
 
+let stage;
 let server;
-let browser;
 let relay;
-const contexts = [];
-const pageErrors = [];
 
 before(async () => {
-  if (!existsSync(BIN)) throw new Error(`no callseal binary at ${BIN}: cargo build -p callseal-cli (or set CALLSEAL_BIN)`);
-  server = await serve({ port: 0 });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
-  relay = await startRelay();
+  stage = await openStage();
+  ({ server, relay } = stage);
 });
 
 after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  if (browser) await browser.close();
-  if (server) await server.close();
-  if (relay) relay.stop();
+  if (stage) await stage.close();
 });
 
 /** The meeting page of `name` in a context of its own, started (in the room) under the signed policy. */
 async function join(name, platform) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-  contexts.push(context);
+  const context = await stage.newContext();
   const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+  stage.watch(page, name);
   const query = `name=${name}&room=${ROOM}&platform=${platform}&relay=${encodeURIComponent(relay.url)}`;
   await page.goto(`${server.url}/demo/meeting.html?${query}`);
   await page.waitForFunction(() => window.meetingPage !== undefined);
@@ -211,5 +195,5 @@ test('three browsers meet through the relay, one leaves, a fourth joins: frames 
 });
 
 test('no page error was logged', () => {
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(stage.pageErrors, []);
 });
